@@ -1,0 +1,23 @@
+import { z } from 'zod';
+import { roomIdSchema } from './ids.js';
+
+/** What roomkeeper knows about a room besides its members. */
+export const roomInfoSchema = z.strictObject({
+  roomId: roomIdSchema,
+  name: z.string().optional(),
+  canonicalAlias: z.string().optional(),
+  topic: z.string().optional(),
+  encrypted: z.boolean(),
+  /** origin_server_ts of the bot's join event that created this record, when known. */
+  joinedAt: z.number().optional(),
+  /** Local time (ms) of the last change to this record or its members. */
+  updatedAt: z.number(),
+});
+
+export type RoomInfo = z.infer<typeof roomInfoSchema>;
+
+/** A member of a room as stored: the user and their display name in that room, if any. */
+export interface Member {
+  userId: import('./ids.js').UserId;
+  displayName?: string;
+}
