@@ -1,0 +1,38 @@
+import pino, { type DestinationStream, type Logger } from 'pino';
+
+export type { Logger } from 'pino';
+
+export type LogLevel = 'trace' | 'debug' | 'info' | 'warn' | 'error' | 'fatal' | 'silent';
+
+export interface LoggerOptions {
+  level?: LogLevel;
+  /** Where JSON lines go; stderr when left out (stdout is kept for command output). */
+  destination?: DestinationStream;
+}
+
+/** Paths that may hold secrets; pino replaces their values before a line is written. */
+export const REDACTED_PATHS = [
+  'accessToken',
+  'access_token',
+  'password',
+  '*.accessToken',
+  '*.access_token',
+  '*.password',
+  'config.matrix.accessToken',
+  'config.matrix.password',
+  'headers.authorization',
+  '*.headers.authorization',
+];
+
+/** Creates the one root logger of the process; modules take children of it. */
+export function createLogger(options: LoggerOptions = {}): Logger {
+  return pino(
+    {
+      level: options.level ?? 'info',
+      base: { name: 'roomkeeper' },
+      redact: { paths: REDACTED_PATHS, censor: '[redacted]' },
+      serializers: { err: pino.stdSerializers.err },
+    },
+    options.destination ?? pino.destination({ fd: 2, sync: true }),
+  );
+}
