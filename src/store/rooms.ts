@@ -1,0 +1,109 @@
+import type { RoomId, UserId } from '../state/ids.js';
+import { roomInfoSchema, type Member, type RoomInfo } from '../state/room-info.js';
+import { RoomkeeperError } from '../errors.js';
+import { afterPrefix, headOf, prefixRange, suffixOf, userRoomKey } from './keys.js';
+import type { Namespaces } from './level.js';
+import type { RoomsReader } from './rooms-reader.js';
+
+/** The Rooms store: who is in which room and what each room is, read by prefix ranges. */
+export class Rooms implements RoomsReader {
+  readonly #ns: Namespaces;
+
+  constructor(ns: Namespaces) {
+    this.#ns = ns;
+  }
+
+  /** Rooms the user is joined to, sorted by room id. */
+  async roomsOf(userId: UserId): Promise<RoomId[]> {
+    const keys = await this.#ns.userRooms.keys(prefixRange(userId)).all();
+    return keys.map((k) => suffixOf(k) as RoomId);
+  }
+
+  /** Joined members of the room with their display names, sorted by user id. */
+  async membersOf(roomId: RoomId): Promise<Member[]> {
+    const entries = await this.#ns.roomUsers.iterator(prefixRange(roomId)).all();
+    return entries.map(([k, v]) => {
+      const userId = suffixOf(k) as UserId;
+      return v === '' ? { userId } : { userId, displayName: v };
+    });
+  }
+
+  /** Number of joined members of the room. */
+  async memberCount(roomId: RoomId): Promise<number> {
+    let n = 0;
+    for await (const _ of this.#ns.roomUsers.keys(prefixRange(roomId))) n++;
+    return n;
+  }
+
+  /** True when the user is a joined member of the room. */
+  async isMember(roomId: RoomId, userId: UserId): Promise<boolean> {
+    return this.#ns.userRooms.has(userRoomKey(userId, roomId));
+  }
+
+  /** The room's metadata, or undefined when the bot does not track the room. */
+  async info(roomId: RoomId): Promise<RoomInfo | undefined> {
+    const raw = await this.#ns.rooms.get(roomId);
+    return raw === undefined ? undefined : decodeInfo(roomId, raw);
+  }
+
+  /** RoomInfo of many rooms in one read; undefined where a room is not tracked. */
+  async infos(roomIds: readonly RoomId[]): Promise<(RoomInfo | undefined)[]> {
+    if (roomIds.length === 0) return [];
+    const raws = await this.#ns.rooms.getMany(roomIds as RoomId[]);
+    return raws.map((raw, i) => (raw === undefined ? undefined : decodeInfo(roomIds[i]!, raw)));
+  }
+
+  /** Rooms both users are joined to, sorted by room id. */
+  async sharedRooms(a: UserId, b: UserId): Promise<RoomId[]> {
+    const [ra, rb] = await Promise.all([this.roomsOf(a), this.roomsOf(b)]);
+    const other = new Set(rb);
+    return ra.filter((r) => other.has(r));
+  }
+
+  /** Every tracked room, sorted by room id. */
+  async allRooms(): Promise<RoomId[]> {
+    return (await this.#ns.rooms.keys().all()) as RoomId[];
+  }
+
+  /** Number of distinct users who are joined to at least one tracked room. */
+  async userCount(): Promise<number> {
+    // Seek past each user's range instead of visiting every membership.
+    const it = this.#ns.userRooms.keys();
+    let n = 0;
+    try {
+      for (let key = await it.next(); key !== undefined; key = await it.next()) {
+        n++;
+        it.seek(afterPrefix(headOf(key)));
+      }
+    } finally {
+      await it.close();
+    }
+    return n;
+  }
+
+  /** Every user joined to a tracked room, sorted, each with their rooms (for `inspect`). */
+  async allUsers(): Promise<{ userId: UserId; rooms: RoomId[] }[]> {
+    const users: { userId: UserId; rooms: RoomId[] }[] = [];
+    for await (const key of this.#ns.userRooms.keys()) {
+      const userId = headOf(key) as UserId;
+      const last = users.at(-1);
+      if (last?.userId === userId) last.rooms.push(suffixOf(key) as RoomId);
+      else users.push({ userId, rooms: [suffixOf(key) as RoomId] });
+    }
+    return users;
+  }
+}
+
+function decodeInfo(roomId: RoomId, raw: string): RoomInfo {
+  let json: unknown;
+  try {
+    json = JSON.parse(raw);
+  } catch (err) {
+    throw new RoomkeeperError('STORE_CORRUPT', `RoomInfo of ${roomId} is not JSON`, { cause: err });
+  }
+  const parsed = roomInfoSchema.safeParse(json);
+  if (!parsed.success) {
+    throw new RoomkeeperError('STORE_CORRUPT', `RoomInfo of ${roomId} is invalid: ${parsed.error.message}`);
+  }
+  return parsed.data;
+}

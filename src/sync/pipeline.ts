@@ -1,0 +1,210 @@
+import type { Logger } from '../log.js';
+import { decodeEvent, type TrackedEvent } from '../state/events.js';
+import { roomIdSchema, userIdSchema, type RoomId, type UserId } from '../state/ids.js';
+import { planRoom, type RoomEntry, type StoreOp } from '../state/reduce.js';
+import { syncBodySchema, syncRoomSchema } from '../state/sync-body.js';
+import { guardKey } from '../store/keys.js';
+import type { Store } from '../store/store.js';
+
+/** An event processed for the first time, handed to effects after its commit. */
+export interface FreshEvent {
+  roomId: RoomId;
+  section: 'join' | 'leave';
+  event: TrackedEvent;
+}
+
+/** An invite of the bot, from the response's `rooms.invite`. Stripped state has no event ids. */
+export interface Invite {
+  roomId: RoomId;
+  inviter?: UserId;
+  isDirect: boolean;
+}
+
+/** What one /sync response did. */
+export interface ProcessResult {
+  applied: number;
+  duplicates: number;
+  invalid: number;
+  fresh: FreshEvent[];
+  invites: Invite[];
+  /** Rooms rebuilt from this response because the bot joined them. */
+  snapshots: RoomId[];
+  /** Rooms whose timeline was `limited` (a gap the state block bridges). */
+  gappy: RoomId[];
+}
+
+/** Running totals since the pipeline was created. */
+export interface PipelineTotals {
+  responses: number;
+  applied: number;
+  duplicates: number;
+  invalid: number;
+  /** Local time (ms) of the last committed response. */
+  lastCommitAt?: number;
+}
+
+export interface PipelineOptions {
+  botUserId: UserId;
+  log: Logger;
+  now?: () => number;
+  /**
+   * Above this many keys a response is committed room by room in several batches, the sync
+   * token in the last; each room stays whole in one batch.
+   */
+  maxBatchKeys?: number;
+}
+
+interface PendingRoom {
+  roomId: RoomId;
+  section: 'join' | 'leave';
+  events: TrackedEvent[];
+  keys: string[];
+}
+
+/**
+ * The one code path from a /sync response body to the store, shared by the live daemon and
+ * `roomkeeper replay`: decode → guard → reduce → one batch → report what is new.
+ */
+export class Pipeline {
+  readonly totals: PipelineTotals = { responses: 0, applied: 0, duplicates: 0, invalid: 0 };
+  readonly #store: Store;
+  readonly #bot: UserId;
+  readonly #log: Logger;
+  readonly #now: () => number;
+  readonly #maxBatchKeys: number;
+
+  constructor(store: Store, options: PipelineOptions) {
+    this.#store = store;
+    this.#bot = options.botUserId;
+    this.#log = options.log.child({ mod: 'pipeline' });
+    this.#now = options.now ?? Date.now;
+    this.#maxBatchKeys = options.maxBatchKeys ?? 50_000;
+  }
+
+  /** Processes one whole /sync response body and commits it; effects may run once it returns. */
+  async process(body: unknown): Promise<ProcessResult> {
+    const result: ProcessResult = { applied: 0, duplicates: 0, invalid: 0, fresh: [], invites: [], snapshots: [], gappy: [] };
+    const parsed = syncBodySchema.safeParse(body);
+    if (!parsed.success) {
+      this.#log.warn({ reason: parsed.error.issues[0]?.message }, 'sync response is not a /sync body; skipped');
+      result.invalid++;
+      this.#count(result);
+      return result;
+    }
+    const rooms = parsed.data.rooms;
+    const now = this.#now();
+
+    // Leave before join: a room left and rejoined within one response window ends joined.
+    const pending: PendingRoom[] = [];
+    const inResponse = new Set<string>();
+    for (const [section, byRoom] of [['leave', rooms?.leave], ['join', rooms?.join]] as const) {
+      for (const [rawRoomId, room] of Object.entries(byRoom ?? {})) {
+        const p = this.#decodeRoom(rawRoomId, room, section, inResponse, result);
+        if (p !== undefined) pending.push(p);
+      }
+    }
+    for (const [rawRoomId, room] of Object.entries(rooms?.invite ?? {})) {
+      const invite = this.#decodeInvite(rawRoomId, room);
+      if (invite !== undefined) result.invites.push(invite);
+    }
+
+    const allKeys = pending.flatMap((p) => p.keys);
+    const seen = await this.#store.guard.has(allKeys);
+    const infos = await this.#store.rooms.infos(pending.map((p) => p.roomId));
+
+    let marks: string[] = [];
+    let ops: StoreOp[] = [];
+    let offset = 0;
+    for (const [i, p] of pending.entries()) {
+      const entries: RoomEntry[] = p.events.map((event, j) => ({ event, seen: seen[offset + j] === true }));
+      const roomMarks = p.keys.filter((_, j) => seen[offset + j] !== true);
+      offset += p.keys.length;
+      const plan = planRoom(p.roomId, entries, { botUserId: this.#bot, info: infos[i], now });
+      if (plan.snapshot) result.snapshots.push(p.roomId);
+      for (const event of plan.fresh) result.fresh.push({ roomId: p.roomId, section: p.section, event });
+      result.applied += plan.fresh.length;
+      result.duplicates += p.keys.length - plan.fresh.length;
+
+      if (marks.length + ops.length > 0 && marks.length + ops.length + roomMarks.length + plan.ops.length > this.#maxBatchKeys) {
+        await this.#store.commit({ marks, ops, now });
+        marks = [];
+        ops = [];
+      }
+      for (const m of roomMarks) marks.push(m);
+      for (const op of plan.ops) ops.push(op);
+    }
+    await this.#store.commit({ marks, ops, now, syncToken: parsed.data.next_batch });
+    this.#count(result);
+    this.totals.lastCommitAt = now;
+    return result;
+  }
+
+  #count(r: ProcessResult): void {
+    this.totals.responses++;
+    this.totals.applied += r.applied;
+    this.totals.duplicates += r.duplicates;
+    this.totals.invalid += r.invalid;
+  }
+
+  #decodeRoom(
+    rawRoomId: string,
+    raw: unknown,
+    section: 'join' | 'leave',
+    inResponse: Set<string>,
+    result: ProcessResult,
+  ): PendingRoom | undefined {
+    const roomId = roomIdSchema.safeParse(rawRoomId);
+    const room = syncRoomSchema.safeParse(raw);
+    if (!roomId.success || !room.success) {
+      const reason = !roomId.success ? roomId.error.issues[0]?.message : room.error?.issues[0]?.message;
+      this.#log.warn({ roomId: rawRoomId, reason }, 'room of sync response is malformed; skipped');
+      result.invalid++;
+      return undefined;
+    }
+    const p: PendingRoom = { roomId: roomId.data, section, events: [], keys: [] };
+    if (room.data.timeline?.limited === true) result.gappy.push(p.roomId);
+    const blocks = [
+      [room.data.state?.events ?? [], true],
+      [room.data.timeline?.events ?? [], false],
+    ] as const;
+    for (const [events, isStateBlock] of blocks) {
+      for (const rawEvent of events) {
+        const decoded = decodeEvent(rawEvent, isStateBlock);
+        if (!decoded.ok) {
+          this.#log.warn(
+            { roomId: p.roomId, eventId: decoded.eventId, type: decoded.type, reason: decoded.reason },
+            'invalid event skipped',
+          );
+          result.invalid++;
+          continue;
+        }
+        const key = guardKey(p.roomId, decoded.event.eventId);
+        // The same event in the state block and the timeline, or twice in one list.
+        if (inResponse.has(key)) {
+          result.duplicates++;
+          continue;
+        }
+        inResponse.add(key);
+        p.events.push(decoded.event);
+        p.keys.push(key);
+      }
+    }
+    return p;
+  }
+
+  #decodeInvite(rawRoomId: string, raw: unknown): Invite | undefined {
+    const roomId = roomIdSchema.safeParse(rawRoomId);
+    if (!roomId.success) {
+      this.#log.warn({ roomId: rawRoomId }, 'invite for a malformed room id skipped');
+      return undefined;
+    }
+    const events = (raw as { invite_state?: { events?: unknown } } | null)?.invite_state?.events;
+    const own = Array.isArray(events)
+      ? (events as { type?: unknown; state_key?: unknown; sender?: unknown; content?: { membership?: unknown; is_direct?: unknown } }[]).find(
+          (e) => e?.type === 'm.room.member' && e.state_key === this.#bot && e.content?.membership === 'invite',
+        )
+      : undefined;
+    const inviter = userIdSchema.safeParse(own?.sender);
+    return { roomId: roomId.data, inviter: inviter.success ? inviter.data : undefined, isDirect: own?.content?.is_direct === true };
+  }
+}
