@@ -27,6 +27,8 @@ export interface RoomView {
   /** The room's RoomInfo as stored, undefined when the store does not track the room. */
   info: RoomInfo | undefined;
   now: number;
+  /** Rebuild the room from these events whatever the guard says (reconciliation from /state). */
+  forceSnapshot?: boolean;
 }
 
 export interface RoomPlan {
@@ -70,7 +72,7 @@ function emptyInfo(roomId: RoomId, now: number): RoomInfo {
  * and skipping them would leave the room empty.
  */
 export function planRoom(roomId: RoomId, entries: readonly RoomEntry[], view: RoomView): RoomPlan {
-  const snapshot = needsSnapshot(entries, view);
+  const snapshot = view.forceSnapshot === true || needsSnapshot(entries, view);
   const ops: StoreOp[] = [];
   const fresh: TrackedEvent[] = [];
   let info = view.info;

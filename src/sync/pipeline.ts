@@ -139,6 +139,28 @@ export class Pipeline {
     return result;
   }
 
+  /**
+   * Rebuilds one room from its full current state (e.g. `/rooms/{id}/state`), replacing what the
+   * store had; events new to the guard are marked. Used by reconciliation.
+   */
+  async snapshotRoom(roomId: RoomId, stateEvents: readonly unknown[]): Promise<{ invalid: number }> {
+    const result: ProcessResult = { applied: 0, duplicates: 0, invalid: 0, fresh: [], invites: [], snapshots: [], gappy: [] };
+    const p = this.#decodeRoom(roomId, { state: { events: stateEvents } }, 'join', new Set(), result);
+    if (p === undefined) return { invalid: result.invalid };
+    const now = this.#now();
+    const seen = await this.#store.guard.has(p.keys);
+    const [info] = await this.#store.rooms.infos([roomId]);
+    const entries = p.events.map((event, j) => ({ event, seen: seen[j] === true }));
+    const plan = planRoom(roomId, entries, { botUserId: this.#bot, info, now, forceSnapshot: true });
+    await this.#store.commit({ marks: p.keys.filter((_, j) => seen[j] !== true), ops: plan.ops, now });
+    return { invalid: result.invalid };
+  }
+
+  /** Forgets a room the bot is no longer in: memberships and RoomInfo go, guard marks stay. */
+  async forgetRoom(roomId: RoomId): Promise<void> {
+    await this.#store.commit({ marks: [], ops: [{ op: 'purge-room', roomId }], now: this.#now() });
+  }
+
   #count(r: ProcessResult): void {
     this.totals.responses++;
     this.totals.applied += r.applied;
