@@ -1,0 +1,70 @@
+import type { Logger } from '../log.js';
+import type { RoomId, UserId } from '../state/ids.js';
+import type { Store } from '../store/store.js';
+import type { Pipeline } from './pipeline.js';
+
+/** What reconciliation needs from the homeserver. */
+export interface RoomSource {
+  /** `GET /joined_rooms`. */
+  joinedRooms(): Promise<RoomId[]>;
+  /** `GET /rooms/{roomId}/state`: the room's full current state events. */
+  roomState(roomId: RoomId): Promise<unknown[]>;
+}
+
+export interface ReconcileReport {
+  /** Rooms the store had but the bot is no longer in. */
+  purged: number;
+  /** Rooms rebuilt from the server's current state. */
+  snapshotted: number;
+  unchanged: number;
+}
+
+export interface ReconcileDeps {
+  store: Store;
+  pipeline: Pipeline;
+  source: RoomSource;
+  botUserId: UserId;
+  log: Logger;
+}
+
+/**
+ * A room is stored completely when it has RoomInfo and the bot among its members: every
+ * snapshot writes both. A room missing either came from an interrupted or older version.
+ */
+async function isComplete(store: Store, roomId: RoomId, bot: UserId): Promise<boolean> {
+  return (await store.rooms.info(roomId)) !== undefined && (await store.rooms.isMember(roomId, bot));
+}
+
+/**
+ * Compares the rooms the server says the bot is in with the store: purges rooms it left,
+ * snapshots rooms the store lacks or holds incompletely. With `only`, re-snapshots that one room
+ * (or purges it when the bot is not in it).
+ */
+export async function reconcile(deps: ReconcileDeps, only?: RoomId): Promise<ReconcileReport> {
+  const { store, pipeline, source, botUserId, log } = deps;
+  const report: ReconcileReport = { purged: 0, snapshotted: 0, unchanged: 0 };
+  const joined = new Set(await source.joinedRooms());
+  const stored = new Set(await store.rooms.allRooms());
+  const candidates = only === undefined ? new Set([...joined, ...stored]) : new Set([only]);
+
+  for (const roomId of candidates) {
+    if (!joined.has(roomId)) {
+      if (stored.has(roomId)) {
+        await pipeline.forgetRoom(roomId);
+        report.purged++;
+        log.debug({ roomId }, 'reconcile: purged a room the bot is no longer in');
+      }
+      continue;
+    }
+    if (only === undefined && (await isComplete(store, roomId, botUserId))) {
+      report.unchanged++;
+      continue;
+    }
+    const state = await source.roomState(roomId);
+    const { invalid } = await pipeline.snapshotRoom(roomId, state);
+    report.snapshotted++;
+    log.debug({ roomId, invalid }, 'reconcile: rebuilt a room from its current state');
+  }
+  log.info(report, 'reconciled rooms with the homeserver');
+  return report;
+}
