@@ -4,21 +4,11 @@ import { LineCounter, parseDocument } from 'yaml';
 import { z } from 'zod';
 import { RoomkeeperError } from './errors.js';
 import type { LogLevel } from './log.js';
+import { formatExactDuration, parseDuration } from './state/duration.js';
 import { userIdSchema, type UserId } from './state/ids.js';
 
 // ---------------------------------------------------------------------------------------------
 // Durations
-
-const unitMs = { ms: 1, s: 1000, m: 60_000, h: 3_600_000, d: 86_400_000, w: 604_800_000 } as const;
-const durationPattern = /^(\d{1,15})(ms|s|m|h|d|w)$/;
-
-/** Parses a duration such as `90s`, `15m`, `6h`, `30d` or `2w` to milliseconds; undefined when it is not one. */
-export function parseDuration(text: string): number | undefined {
-  const match = durationPattern.exec(text.trim());
-  if (match === null) return undefined;
-  const ms = Number(match[1]) * unitMs[match[2] as keyof typeof unitMs];
-  return Number.isSafeInteger(ms) ? ms : undefined;
-}
 
 const SECOND = 1000;
 const MINUTE = 60 * SECOND;
@@ -28,12 +18,6 @@ const DAY = 24 * HOUR;
 // interval that feeds a timer must stay below it.
 const LONGEST_TIMER = 2 ** 31 - 1;
 
-function formatDuration(ms: number): string {
-  for (const unit of ['w', 'd', 'h', 'm', 's'] as const) {
-    if (ms % unitMs[unit] === 0) return `${ms / unitMs[unit]}${unit}`;
-  }
-  return `${ms}ms`;
-}
 
 // ---------------------------------------------------------------------------------------------
 // Schema. Every message that quotes a value is written here; the two secrets never quote theirs.
@@ -101,11 +85,11 @@ function durationSchema(bounds: { min: number; max?: number; maxReason?: string 
       return z.NEVER;
     }
     if (ms < bounds.min) {
-      ctx.addIssue({ code: 'custom', message: `${show(value)} is shorter than ${formatDuration(bounds.min)}` });
+      ctx.addIssue({ code: 'custom', message: `${show(value)} is shorter than ${formatExactDuration(bounds.min)}` });
       return z.NEVER;
     }
     if (bounds.max !== undefined && ms > bounds.max) {
-      const limit = `${show(value)} is longer than ${formatDuration(Math.floor(bounds.max / DAY) * DAY || bounds.max)}`;
+      const limit = `${show(value)} is longer than ${formatExactDuration(Math.floor(bounds.max / DAY) * DAY || bounds.max)}`;
       ctx.addIssue({ code: 'custom', message: bounds.maxReason === undefined ? limit : `${limit}, ${bounds.maxReason}` });
       return z.NEVER;
     }

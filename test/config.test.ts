@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { parse as parseYaml } from 'yaml';
-import { configEnvVars, configSchema, loadConfig, parseDuration, redactConfig } from '../src/config.js';
+import { configEnvVars, configSchema, loadConfig, redactConfig } from '../src/config.js';
 import { isRoomkeeperError } from '../src/errors.js';
 
 const repoRoot = fileURLToPath(new URL('..', import.meta.url));
@@ -241,17 +241,6 @@ describe('config', () => {
     for (const name of configEnvVars) expect(text).toContain(name);
   });
 
-  it('converts durations in ms, s, m, h, d and w to milliseconds in parseDuration', () => {
-    expect([parseDuration('250ms'), parseDuration('90s'), parseDuration('15m'), parseDuration('6h'), parseDuration('30d'), parseDuration('2w')]).toEqual([
-      250, 90_000, 900_000, 21_600_000, 2_592_000_000, 1_209_600_000,
-    ]);
-  });
-
-  it('returns undefined from parseDuration when the text is not a duration', () => {
-    for (const text of ['', '30', 'd', '30x', '1.5h', '-1d', '30 d', '1h30m', '30D']) {
-      expect(parseDuration(text), text).toBeUndefined();
-    }
-  });
 
   it('resolves passwordFile against the config file directory and names it when it is not a file', () => {
     const file = write('config.yaml', 'homeserverUrl: https://matrix.example.org\npasswordFile: .\nuserId: "@bot:example.org"\n');

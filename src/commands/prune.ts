@@ -1,3 +1,4 @@
+import { parseDuration } from '../state/duration.js';
 import type { Command } from './command.js';
 import { code, formatDuration, line, reply, strong } from './render.js';
 
@@ -8,19 +9,13 @@ export interface PruneDeps {
   defaultPruneAgeMs: number;
 }
 
-const unitMs: Record<string, number> = { d: 86_400_000, h: 3_600_000, m: 60_000, s: 1_000 };
-
 /** Ten years; anything longer is a typo, and it keeps the sum far from float trouble. */
 export const MAX_PRUNE_AGE_MS = 10 * 365 * 86_400_000;
 
 /** Reads an age like `30d`, `12h`, `90m`, `45s` or `1d12h`; undefined when it is not one or is 0. */
 export function parseAge(text: string): number | undefined {
-  if (!/^(\d{1,6}[dhms])+$/i.test(text)) return undefined;
-  let ms = 0;
-  for (const [, amount, unit] of text.toLowerCase().matchAll(/(\d+)([dhms])/g)) {
-    ms += Number(amount) * (unitMs[unit ?? ''] ?? Number.NaN);
-  }
-  return ms > 0 && ms <= MAX_PRUNE_AGE_MS ? ms : undefined;
+  const ms = parseDuration(text);
+  return ms !== undefined && ms > 0 && ms <= MAX_PRUNE_AGE_MS ? ms : undefined;
 }
 
 /** `!prune [AGE]`, admin only: prunes the guard now and reports how many entries went. */
@@ -30,7 +25,7 @@ export const pruneCommand: Command<PruneDeps> = {
   summary: 'delete processed-event records older than AGE now (admin)',
   help: [
     'Deletes the guard entries (records of processed events) older than AGE and says how many went.',
-    'AGE is a number with d, h, m or s, or several of them: 30d, 12h, 90m, 45s, 1d12h. Without AGE the configured retention is used.',
+    'AGE is a number with w, d, h, m or s, or several of them: 2w, 30d, 12h, 90m, 45s, 1d12h. Without AGE the configured retention is used.',
   ],
   examples: ['prune', 'prune 30d', 'prune 1d12h'],
   adminOnly: true,

@@ -43,7 +43,7 @@ describe('prune parseAge', () => {
   });
 
   it('rejects zero, units it does not know, and absurd ages', () => {
-    expect([parseAge('0d'), parseAge('3w'), parseAge('-1d'), parseAge('999999d'), parseAge('')]).toEqual([
+    expect([parseAge('0d'), parseAge('3y'), parseAge('-1d'), parseAge('999999d'), parseAge('')]).toEqual([
       undefined,
       undefined,
       undefined,
