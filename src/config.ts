@@ -172,7 +172,6 @@ export const configSchema = z
           })
           .prefault({}),
         allowInGroupRooms: z.array(commandNameSchema).default([]),
-        maxArgumentLength: z.int().min(1, atLeast(1)).max(65_536, atMost(65_536)).default(256),
       })
       .prefault({}),
     encryption: z.strictObject({ enabled: z.boolean().default(false) }).prefault({}),
@@ -258,7 +257,6 @@ export interface Config {
     rateLimit: { count: number; windowMs: number };
     /** Command names (without the prefix) also answered in group rooms. */
     allowInGroupRooms: string[];
-    maxArgumentLength: number;
   };
   /** Use the optional crypto binding when it is present. */
   encryption: { enabled: boolean };
@@ -611,7 +609,6 @@ export function loadConfig(options: LoadConfigOptions): Config {
     commands: {
       rateLimit: { count: data.commands.rateLimit.count, windowMs: data.commands.rateLimit.window },
       allowInGroupRooms: [...data.commands.allowInGroupRooms],
-      maxArgumentLength: data.commands.maxArgumentLength,
     },
     encryption: { enabled: data.encryption.enabled },
     http: { enabled: data.http.enabled, host: data.http.host, port: data.http.port },

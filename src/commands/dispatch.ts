@@ -21,7 +21,8 @@ export interface DirectRoomSource {
 export interface DispatchDeps extends Omit<CommandDeps, 'catalog'> {
   prefix: string;
   admins: ReadonlySet<UserId>;
-  allowHarmlessInGroups: boolean;
+  /** Config: commands also answered outside private DMs; only harmless ones ever are. */
+  groupRoomCommands: ReadonlySet<string>;
   registry: Registry<CommandDeps>;
   directRooms: DirectRoomSource;
   rateLimiter: RateLimiter;
@@ -65,7 +66,7 @@ export async function handleCommand(deps: DispatchDeps, msg: IncomingMessage): P
     log.error({ err, errorId: newErrorId() }, 'command room check failed');
     return undefined;
   }
-  const decision = decideDmPolicy({ ...facts, botId: deps.botId, sender, allowHarmlessInGroups: deps.allowHarmlessInGroups });
+  const decision = decideDmPolicy({ ...facts, botId: deps.botId, sender, allowHarmlessInGroups: deps.groupRoomCommands.size > 0 });
   if (decision === 'ignore') return undefined;
   if (decision === 'tell-private-only') {
     try {
@@ -80,7 +81,9 @@ export async function handleCommand(deps: DispatchDeps, msg: IncomingMessage): P
   const isAdmin = deps.admins.has(sender);
   const selected = parsed.ok ? deps.registry.select(parsed.command.name, { isAdmin, prefix: deps.prefix }) : undefined;
   // Outside a private DM only known harmless commands get anything back; no error chatter there.
-  if (decision === 'answer-harmless-only' && !(selected?.ok && selected.command.harmless)) return undefined;
+  if (decision === 'answer-harmless-only' && !(selected?.ok && selected.command.harmless && deps.groupRoomCommands.has(selected.command.name))) {
+    return undefined;
+  }
 
   const rate = deps.rateLimiter.check(sender, now);
   if (rate === 'limited-silent') return undefined;

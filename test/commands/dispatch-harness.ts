@@ -35,7 +35,7 @@ export function makeHarness(over: Partial<DispatchDeps> = {}) {
     defaultPruneAgeMs: 86_400_000,
     prefix: '!',
     admins: new Set<UserId>(),
-    allowHarmlessInGroups: false,
+    groupRoomCommands: new Set<string>(),
     registry: createRegistry(builtinCommands),
     directRooms: {
       factsOf: (roomId) => Promise.resolve(facts.get(roomId) ?? { isDirect: false, joinedMembers: [], privateOnlyNoticeSent: false }),

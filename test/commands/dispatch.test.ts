@@ -35,7 +35,7 @@ describe('dispatch', () => {
   });
 
   it('answers only harmless commands in a group room when config allows them', async () => {
-    const h = makeHarness({ allowHarmlessInGroups: true });
+    const h = makeHarness({ groupRoomCommands: new Set(['help']) });
     const group = rid('!team:hs.test');
     h.facts.set(group, { isDirect: false, joinedMembers: [bot, alice, bob], privateOnlyNoticeSent: false });
     expect((await h.send(alice, '!help', group))?.body).toMatch(/^I keep track/);
