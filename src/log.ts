@@ -1,4 +1,5 @@
 import pino, { type DestinationStream, type Logger } from 'pino';
+import pretty from 'pino-pretty';
 
 export type { Logger } from 'pino';
 
@@ -8,6 +9,10 @@ export interface LoggerOptions {
   level?: LogLevel;
   /** Where JSON lines go; stderr when left out (stdout is kept for command output). */
   destination?: DestinationStream;
+  /** File descriptor to write to when no destination is given: 1 for the daemon, 2 for CLI tools. */
+  fd?: 1 | 2;
+  /** Human-readable lines instead of JSON (the daemon on a terminal, or by config). */
+  pretty?: boolean;
 }
 
 /** Paths that may hold secrets; pino replaces their values before a line is written. */
@@ -33,6 +38,9 @@ export function createLogger(options: LoggerOptions = {}): Logger {
       redact: { paths: REDACTED_PATHS, censor: '[redacted]' },
       serializers: { err: pino.stdSerializers.err },
     },
-    options.destination ?? pino.destination({ fd: 2, sync: true }),
+    options.destination ??
+      (options.pretty === true
+        ? pretty({ destination: options.fd ?? 2, sync: true, colorize: true, translateTime: 'SYS:standard' })
+        : pino.destination({ fd: options.fd ?? 2, sync: true })),
   );
 }

@@ -2,6 +2,7 @@ import { readFileSync } from 'node:fs';
 import { parseArgs, type ParseArgsConfig } from 'node:util';
 import { describeRoom, describeUser, inspectAll } from './cli/inspect.js';
 import { replay } from './cli/replay.js';
+import { run } from './cli/run.js';
 import { isRoomkeeperError, RoomkeeperError } from './errors.js';
 import { createLogger, type LogLevel } from './log.js';
 import { parseDuration } from './state/duration.js';
@@ -123,6 +124,18 @@ function progressBar(out: NodeJS.WritableStream): { update: (read: number, total
   };
 }
 
+async function runCommand(args: string[], io: Io): Promise<number> {
+  const { values, positionals } = parse(args, { config: { type: 'string', short: 'c' } });
+  if (positionals.length > 0) throw new RoomkeeperError('USAGE', `unexpected argument "${positionals[0]}"`);
+  return run({
+    configFile: values.config,
+    env: process.env,
+    stdoutIsTTY: io.stdout.isTTY === true,
+    version: version(),
+    fail: (message) => io.stderr.write(`roomkeeper: ${message}\n`),
+  });
+}
+
 async function inspectCommand(args: string[], io: Io): Promise<number> {
   const { values, positionals } = parse(args, { 'data-dir': { type: 'string' }, json: { type: 'boolean' } });
   const dataDir = required(values['data-dir'], '--data-dir');
@@ -179,6 +192,8 @@ export async function main(argv: string[], io: Io = process): Promise<number> {
       case '-v':
         io.stdout.write(`${version()}\n`);
         return 0;
+      case 'run':
+        return await runCommand(args, io);
       case 'replay':
         return await replayCommand(args, io);
       case 'inspect':

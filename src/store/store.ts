@@ -6,7 +6,7 @@ import { RoomkeeperError } from '../errors.js';
 import type { StoreOp } from '../state/reduce.js';
 import type { RoomId, UserId } from '../state/ids.js';
 import { prefixRange, roomUserKey, suffixOf, timeKey, timeKeyBefore, userRoomKey } from './keys.js';
-import { namespaces, type Db, type LevelOp, type Namespaces } from './level.js';
+import { namespaces, type Db, type Namespaces } from './level.js';
 import { Rooms } from './rooms.js';
 
 /** Version of the key layout and value formats written by this code. */
@@ -25,6 +25,19 @@ export interface KeyValue {
   put(key: string, value: string): Promise<void>;
   del(key: string): Promise<void>;
 }
+
+/**
+ * The writes of one atomic batch, on the root database. Keys carry their namespace's prefix:
+ * writing through the root with the prefix each sublevel would add (abstract-level's `!name!`,
+ * read from the sublevel itself) lays the bytes on disk exactly as the sublevels do, without
+ * abstract-level's per-operation sublevel resolution, which cost more than LevelDB's own write.
+ */
+interface RootBatch {
+  put(key: string, value: string): unknown;
+  del(key: string): unknown;
+}
+
+type Prefixes = { readonly [K in keyof Namespaces]: string };
 
 /** Everything one commit writes, atomically. */
 export interface CommitPlan {
@@ -71,8 +84,10 @@ export class Store {
   readonly dataDir: string;
   readonly #db: Db;
   readonly #ns: Namespaces;
+  readonly #prefix: Prefixes;
   #guardCount: number;
   #commitSeq = 0;
+  #closing = false;
   /** Commits and prune chunks run one at a time: the guard count and purges read then write. */
   #writing: Promise<unknown> = Promise.resolve();
 
@@ -80,6 +95,15 @@ export class Store {
     this.dataDir = dataDir;
     this.#db = db;
     this.#ns = namespaces(db);
+    const ns = this.#ns;
+    this.#prefix = {
+      guard: ns.guard.prefix,
+      guardByTime: ns.guardByTime.prefix,
+      userRooms: ns.userRooms.prefix,
+      roomUsers: ns.roomUsers.prefix,
+      rooms: ns.rooms.prefix,
+      meta: ns.meta.prefix,
+    };
     this.#guardCount = guardCount;
     this.rooms = new Rooms(this.#ns);
     this.guard = new Guard(this);
@@ -141,75 +165,108 @@ export class Store {
     return this.#guardCount;
   }
 
-  /** @internal One getMany for all guard keys of a response. */
+  /** @internal One hasMany for all guard keys of a response. */
   async hasGuardKeys(keys: readonly string[]): Promise<boolean[]> {
     if (keys.length === 0) return [];
-    const values = await this.#ns.guard.getMany(keys as string[]);
-    return values.map((v) => v !== undefined);
+    const prefix = this.#prefix.guard;
+    return this.#db.hasMany(keys.map((k) => prefix + k));
   }
 
   /** Writes a commit plan as one atomic batch. */
   async commit(plan: CommitPlan): Promise<void> {
-    await this.#exclusive(async () => {
-      const ops = await this.#translate(plan);
-      if (ops.length === 0) return;
-      await this.#db.batch(ops);
-      this.#guardCount += plan.marks.length;
-    });
+    await this.#exclusive(() =>
+      this.#writeBatch(async (batch) => {
+        const n = await this.#translate(plan, batch);
+        return n > 0 ? () => void (this.#guardCount += plan.marks.length) : undefined;
+      }),
+    );
   }
 
   /** @internal See Guard.prune. */
   async pruneBefore(cutoffMs: number): Promise<number> {
     let removed = 0;
-    for (;;) {
+    // A prune of millions of entries must not hold up a shutdown: stop between chunks.
+    while (!this.#closing) {
       const n = await this.#exclusive(() => this.#pruneChunk(cutoffMs));
       if (n === 0) return removed;
       removed += n;
       // Let sync commits and queries run between chunks.
       await yieldToLoop();
     }
+    return removed;
   }
 
   /** Closes the database; waits for a commit in flight. */
   async close(): Promise<void> {
+    this.#closing = true;
     await this.#writing.catch(() => undefined);
     await this.#db.close();
   }
 
   async #pruneChunk(cutoffMs: number): Promise<number> {
-    const ops: LevelOp[] = [];
     let n = 0;
-    const it = this.#ns.guardByTime.iterator({ lt: timeKeyBefore(cutoffMs) });
-    try {
-      while (n < PRUNE_CHUNK_KEYS) {
-        const entry = await it.next();
-        if (entry === undefined) break;
-        const [key, value] = entry;
-        ops.push({ type: 'del', sublevel: this.#ns.guardByTime, key });
-        for (const guardKey of value.split('\n')) {
-          ops.push({ type: 'del', sublevel: this.#ns.guard, key: guardKey });
-          n++;
+    await this.#writeBatch(async (batch) => {
+      const { guard, guardByTime, meta } = this.#prefix;
+      let entries = 0;
+      const it = this.#ns.guardByTime.iterator({ lt: timeKeyBefore(cutoffMs) });
+      try {
+        while (n < PRUNE_CHUNK_KEYS) {
+          const entry = await it.next();
+          if (entry === undefined) break;
+          const [key, value] = entry;
+          batch.del(guardByTime + key);
+          entries++;
+          for (const guardKey of value.split('\n')) {
+            batch.del(guard + guardKey);
+            n++;
+          }
         }
+      } finally {
+        await it.close();
       }
-    } finally {
-      await it.close();
-    }
-    if (ops.length === 0) return 0;
-    const count = Math.max(0, this.#guardCount - n);
-    ops.push({ type: 'put', sublevel: this.#ns.meta, key: META_GUARD_COUNT, value: String(count) });
-    await this.#db.batch(ops);
-    this.#guardCount = count;
+      if (entries === 0) return undefined;
+      const count = Math.max(0, this.#guardCount - n);
+      batch.put(meta + META_GUARD_COUNT, String(count));
+      return () => void (this.#guardCount = count);
+    });
     return n;
   }
 
-  async #translate(plan: CommitPlan): Promise<LevelOp[]> {
-    const { guard, guardByTime, userRooms, roomUsers, rooms, meta } = this.#ns;
-    const ops: LevelOp[] = [];
+  /**
+   * Fills a chained batch on the root database and writes it when `fill` returns what to do
+   * once it is written; closes it unwritten when `fill` returns undefined or throws.
+   */
+  async #writeBatch(fill: (batch: RootBatch) => Promise<(() => void) | undefined>): Promise<void> {
+    const batch = this.#db.batch();
+    let written = false;
+    try {
+      const after = await fill(batch);
+      if (after === undefined) return;
+      written = true;
+      await batch.write();
+      after();
+    } finally {
+      if (!written) await batch.close();
+    }
+  }
+
+  /** Puts a commit plan's writes into `batch`; returns how many. */
+  async #translate(plan: CommitPlan, batch: RootBatch): Promise<number> {
+    const p = this.#prefix;
+    let n = 0;
+    const put = (key: string, value: string) => {
+      batch.put(key, value);
+      n++;
+    };
+    const del = (key: string) => {
+      batch.del(key);
+      n++;
+    };
     const now = String(plan.now);
-    for (const key of plan.marks) ops.push({ type: 'put', sublevel: guard, key, value: now });
+    for (const key of plan.marks) put(p.guard + key, now);
     if (plan.marks.length > 0) {
-      ops.push({ type: 'put', sublevel: guardByTime, key: timeKey(plan.now, this.#commitSeq++), value: plan.marks.join('\n') });
-      ops.push({ type: 'put', sublevel: meta, key: META_GUARD_COUNT, value: String(this.#guardCount + plan.marks.length) });
+      put(p.guardByTime + timeKey(plan.now, this.#commitSeq++), plan.marks.join('\n'));
+      put(p.meta + META_GUARD_COUNT, String(this.#guardCount + plan.marks.length));
     }
     // Members put earlier in this same batch, which a purge must also delete: its range read
     // sees only what is already on disk.
@@ -217,35 +274,35 @@ export class Store {
     for (const op of plan.ops) {
       switch (op.op) {
         case 'put-member': {
-          ops.push({ type: 'put', sublevel: roomUsers, key: roomUserKey(op.roomId, op.userId), value: op.displayName ?? '' });
-          ops.push({ type: 'put', sublevel: userRooms, key: userRoomKey(op.userId, op.roomId), value: '' });
+          put(p.roomUsers + roomUserKey(op.roomId, op.userId), op.displayName ?? '');
+          put(p.userRooms + userRoomKey(op.userId, op.roomId), '');
           let set = added.get(op.roomId);
           if (set === undefined) added.set(op.roomId, (set = new Set()));
           set.add(op.userId);
           break;
         }
         case 'del-member':
-          ops.push({ type: 'del', sublevel: roomUsers, key: roomUserKey(op.roomId, op.userId) });
-          ops.push({ type: 'del', sublevel: userRooms, key: userRoomKey(op.userId, op.roomId) });
+          del(p.roomUsers + roomUserKey(op.roomId, op.userId));
+          del(p.userRooms + userRoomKey(op.userId, op.roomId));
           break;
         case 'put-info':
-          ops.push({ type: 'put', sublevel: rooms, key: op.info.roomId, value: JSON.stringify(op.info) });
+          put(p.rooms + op.info.roomId, JSON.stringify(op.info));
           break;
         case 'purge-room': {
           const users = new Set<string>(added.get(op.roomId));
-          for (const key of await roomUsers.keys(prefixRange(op.roomId)).all()) users.add(suffixOf(key));
+          for (const key of await this.#ns.roomUsers.keys(prefixRange(op.roomId)).all()) users.add(suffixOf(key));
           for (const userId of users) {
-            ops.push({ type: 'del', sublevel: roomUsers, key: roomUserKey(op.roomId, userId as UserId) });
-            ops.push({ type: 'del', sublevel: userRooms, key: userRoomKey(userId as UserId, op.roomId) });
+            del(p.roomUsers + roomUserKey(op.roomId, userId as UserId));
+            del(p.userRooms + userRoomKey(userId as UserId, op.roomId));
           }
-          ops.push({ type: 'del', sublevel: rooms, key: op.roomId });
+          del(p.rooms + op.roomId);
           added.delete(op.roomId);
           break;
         }
       }
     }
-    if (plan.syncToken !== undefined) ops.push({ type: 'put', sublevel: meta, key: META_SYNC_TOKEN, value: plan.syncToken });
-    return ops;
+    if (plan.syncToken !== undefined) put(p.meta + META_SYNC_TOKEN, plan.syncToken);
+    return n;
   }
 
   #exclusive<T>(fn: () => Promise<T>): Promise<T> {
