@@ -1,5 +1,6 @@
 import { readFileSync } from 'node:fs';
 import { parseArgs, type ParseArgsConfig } from 'node:util';
+import { doctor, formatChecks } from './cli/doctor.js';
 import { describeRoom, describeUser, inspectAll } from './cli/inspect.js';
 import { replay } from './cli/replay.js';
 import { run } from './cli/run.js';
@@ -20,6 +21,7 @@ Usage:
   roomkeeper inspect --data-dir DIR user USER_ID print one user's rooms
   roomkeeper prune --data-dir DIR --older-than AGE
                                                   forget processed events older than AGE (30d, 12h, 90m, 45s)
+  roomkeeper doctor [--config FILE]              check config, homeserver, token, data dir, crypto
   roomkeeper --version | --help
 
 Exit codes: 0 ok, 1 unexpected failure, 2 bad usage or configuration, data directory in use,
@@ -136,6 +138,14 @@ async function runCommand(args: string[], io: Io): Promise<number> {
   });
 }
 
+async function doctorCommand(args: string[], io: Io): Promise<number> {
+  const { values, positionals } = parse(args, { config: { type: 'string', short: 'c' } });
+  if (positionals.length > 0) throw new RoomkeeperError('USAGE', `unexpected argument "${positionals[0]}"`);
+  const checks = await doctor(values.config, process.env);
+  io.stdout.write(formatChecks(checks));
+  return checks.some((c) => c.status === 'fail') ? 1 : 0;
+}
+
 async function inspectCommand(args: string[], io: Io): Promise<number> {
   const { values, positionals } = parse(args, { 'data-dir': { type: 'string' }, json: { type: 'boolean' } });
   const dataDir = required(values['data-dir'], '--data-dir');
@@ -194,6 +204,8 @@ export async function main(argv: string[], io: Io = process): Promise<number> {
         return 0;
       case 'run':
         return await runCommand(args, io);
+      case 'doctor':
+        return await doctorCommand(args, io);
       case 'replay':
         return await replayCommand(args, io);
       case 'inspect':
