@@ -1,0 +1,86 @@
+import type { Logger } from '../log.js';
+import { classify, DEFAULT_RETRY_POLICY, nextDelay, sleep, type Backoff } from './retry.js';
+
+/** Which invites the bot accepts: everyone's, nobody's, or those of listed users or servers. */
+export type InvitePolicy = 'all' | 'none' | { allow: { users?: readonly string[]; servers?: readonly string[] } };
+
+export type InviteDecision = 'accept' | 'decline';
+
+/** The server name of a user id (`@alice:example.org` → `example.org`), lower-cased. */
+function serverOf(userId: string): string | undefined {
+  const colon = userId.indexOf(':');
+  return userId.startsWith('@') && colon > 1 ? userId.slice(colon + 1).toLowerCase() : undefined;
+}
+
+/**
+ * Whether to accept an invite from `inviter` into `roomId` under `policy`. An unknown inviter is
+ * accepted only under 'all'. Room ids are opaque (spec: room ids carry no meaningful server), so
+ * the decision never looks at the room.
+ */
+export function decideInvite(policy: InvitePolicy, inviter: string | undefined, _roomId: string): InviteDecision {
+  if (policy === 'all') return 'accept';
+  if (policy === 'none' || inviter === undefined) return 'decline';
+  if (policy.allow.users?.includes(inviter) === true) return 'accept';
+  const server = serverOf(inviter);
+  if (server !== undefined && policy.allow.servers?.some((s) => s.toLowerCase() === server) === true) return 'accept';
+  return 'decline';
+}
+
+/** What handleInvite needs of the client. */
+export interface InviteClient {
+  joinRoom(roomId: string): Promise<string>;
+  leaveRoom(roomId: string, reason?: string): Promise<unknown>;
+}
+
+export interface InviteDeps {
+  client: InviteClient;
+  policy: InvitePolicy;
+  log: Logger;
+  /** Join attempts before giving up (each request is also retried by the client on 429/5xx). */
+  maxJoinAttempts?: number;
+  backoff?: Backoff;
+  /** Aborting it (shutdown) ends the retries. */
+  signal?: AbortSignal;
+}
+
+export type InviteOutcome = 'joined' | 'declined' | 'failed';
+
+/**
+ * Accepts or declines one invite per the policy, logging either way. Never rejects: a failed join
+ * is retried with backoff (federated joins often fail transiently) and then given up with a warning.
+ */
+export async function handleInvite(deps: InviteDeps, invite: { roomId: string; inviter?: string }): Promise<InviteOutcome> {
+  const { client, log } = deps;
+  const { roomId, inviter } = invite;
+  const decision = decideInvite(deps.policy, inviter, roomId);
+  if (decision === 'decline') {
+    try {
+      await client.leaveRoom(roomId, 'roomkeeper does not accept invites from this user');
+      log.info({ roomId, inviter }, 'invite declined');
+      return 'declined';
+    } catch (err) {
+      log.warn({ err, roomId, inviter }, 'invite declined but rejecting it failed');
+      return 'failed';
+    }
+  }
+  const maxAttempts = deps.maxJoinAttempts ?? 5;
+  const backoff = deps.backoff ?? DEFAULT_RETRY_POLICY;
+  for (let attempt = 1; ; attempt++) {
+    try {
+      await client.joinRoom(roomId);
+      log.info({ roomId, inviter, attempt }, 'invite accepted, room joined');
+      return 'joined';
+    } catch (err) {
+      if (attempt >= maxAttempts || classify(err) === 'fatal-token') {
+        log.warn({ err, roomId, inviter, attempts: attempt }, 'joining an invited room failed; giving up');
+        return 'failed';
+      }
+      const delayMs = nextDelay(attempt, backoff);
+      log.warn({ err, roomId, inviter, attempt, delayMs }, 'joining an invited room failed, retrying');
+      if (!(await sleep(delayMs, deps.signal))) {
+        log.warn({ roomId, inviter, attempts: attempt }, 'joining an invited room interrupted by shutdown');
+        return 'failed';
+      }
+    }
+  }
+}

@@ -1,0 +1,79 @@
+import type { IFilterInfo, IStorageProvider } from 'matrix-bot-sdk';
+import type { Logger } from '../log.js';
+
+/** The string key-value view of the store's `meta` namespace that the storage provider writes to. */
+export interface KeyValue {
+  get(key: string): Promise<string | undefined>;
+  put(key: string, value: string): Promise<void>;
+}
+
+/** Where the client resumes /sync from: the token the pipeline committed with its last batch. */
+export interface SyncTokenSource {
+  getSyncToken(): Promise<string | null>;
+}
+
+/** The key the pipeline commits `next_batch` under, in the same batch as the events it covers. */
+export const SYNC_TOKEN_KEY = 'sync-token';
+export const FILTER_KEY = 'filter';
+/** matrix-bot-sdk's own key-value entries are prefixed so they cannot collide with ours. */
+export const SDK_VALUE_PREFIX = 'sdk-kv:';
+
+function isFilterInfo(value: unknown): value is IFilterInfo {
+  if (typeof value !== 'object' || value === null) return false;
+  const id = (value as { id?: unknown }).id;
+  return (typeof id === 'number' || typeof id === 'string') && 'filter' in value;
+}
+
+/**
+ * matrix-bot-sdk's IStorageProvider (every method may be sync or async; these are async) over the
+ * `meta` namespace of roomkeeper's LevelDB.
+ */
+export class MetaStorageProvider implements IStorageProvider, SyncTokenSource {
+  readonly #kv: KeyValue;
+  readonly #log: Logger;
+
+  constructor(kv: KeyValue, log: Logger) {
+    this.#kv = kv;
+    this.#log = log;
+  }
+
+  /**
+   * Deliberately a no-op. The pipeline commits `next_batch` in the same LevelDB batch as the events
+   * it covers; a token written here first would, after a crash, skip events never committed.
+   * (matrix-bot-sdk also calls this with null when the filter changes; tokens do not depend on the
+   * filter, so keeping the committed one is right.)
+   */
+  async setSyncToken(_token: string | null): Promise<void> {}
+
+  /** The token the pipeline committed last, or null before the first commit. */
+  async getSyncToken(): Promise<string | null> {
+    return (await this.#kv.get(SYNC_TOKEN_KEY)) ?? null;
+  }
+
+  async setFilter(filter: IFilterInfo): Promise<void> {
+    await this.#kv.put(FILTER_KEY, JSON.stringify(filter));
+  }
+
+  // The SDK's type says IFilterInfo, its code (MatrixClient.start) checks for a falsy value.
+  async getFilter(): Promise<IFilterInfo> {
+    const raw = await this.#kv.get(FILTER_KEY);
+    if (raw === undefined) return null as unknown as IFilterInfo;
+    try {
+      const parsed: unknown = JSON.parse(raw);
+      if (isFilterInfo(parsed)) return parsed;
+      this.#log.warn({ key: FILTER_KEY }, 'stored sync filter is malformed; a new one will be created');
+    } catch (err) {
+      // Continuing on purpose: without a stored filter, start() uploads a new one.
+      this.#log.warn({ err, key: FILTER_KEY }, 'stored sync filter is not JSON; a new one will be created');
+    }
+    return null as unknown as IFilterInfo;
+  }
+
+  async storeValue(key: string, value: string): Promise<void> {
+    await this.#kv.put(SDK_VALUE_PREFIX + key, value);
+  }
+
+  async readValue(key: string): Promise<string | null | undefined> {
+    return this.#kv.get(SDK_VALUE_PREFIX + key);
+  }
+}
