@@ -2,7 +2,7 @@
  * Embedding roomkeeper in another bot: open the store, feed it whole /sync bodies, ask it who is
  * where. Run by the test suite (test/docs/embed-example.test.ts) against recorded bodies.
  */
-import { openRoomkeeper, parseUserId, type RoomId } from 'roomkeeper';
+import { openRoomkeeper, parseUserId } from 'roomkeeper';
 
 export async function example(dataDir: string, syncBodies: readonly unknown[]): Promise<string[]> {
   const keeper = await openRoomkeeper({ dataDir, botUserId: '@mybot:example.org' });
@@ -15,7 +15,7 @@ export async function example(dataDir: string, syncBodies: readonly unknown[]): 
     const lines: string[] = [];
     for (const roomId of await keeper.rooms.roomsOf(alice)) {
       const info = await keeper.rooms.info(roomId);
-      const members = await keeper.rooms.membersOf(roomId as RoomId);
+      const members = await keeper.rooms.membersOf(roomId);
       lines.push(`${info?.name ?? roomId}: ${members.map((m) => m.displayName ?? m.userId).join(', ')}`);
     }
     return lines;
