@@ -1,5 +1,4 @@
-import { createReadStream } from 'node:fs';
-import { stat } from 'node:fs/promises';
+import { open, type FileHandle } from 'node:fs/promises';
 import { createInterface } from 'node:readline';
 import type { Readable } from 'node:stream';
 import type { Logger } from '../log.js';
@@ -39,12 +38,21 @@ export async function replay(options: ReplayOptions): Promise<ReplaySummary> {
   if (file === '-') {
     input = options.stdin;
   } else {
+    // Open before reading: a file that cannot be opened (missing, unreadable) or a directory
+    // fails here as one line, not later as a stream error with a stack trace.
+    let handle: FileHandle;
     try {
-      total = (await stat(file)).size;
+      handle = await open(file, 'r');
     } catch (err) {
       throw new RoomkeeperError('INPUT_NOT_FOUND', `cannot read ${file}: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`, { cause: err });
     }
-    input = createReadStream(file);
+    const st = await handle.stat();
+    if (st.isDirectory()) {
+      await handle.close();
+      throw new RoomkeeperError('INPUT_NOT_FOUND', `cannot read ${file}: it is a directory`);
+    }
+    total = st.size;
+    input = handle.createReadStream();
   }
   const pipeline = new Pipeline(options.store, { botUserId: options.botUserId, log, now: options.now });
   const summary: ReplaySummary = { responses: 0, applied: 0, duplicates: 0, invalid: 0, badLines: 0 };

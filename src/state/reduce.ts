@@ -77,6 +77,10 @@ export function planRoom(roomId: RoomId, entries: readonly RoomEntry[], view: Ro
   const fresh: TrackedEvent[] = [];
   let info = view.info;
   let changed = false;
+  // In a snapshot the response is the room's current state, so an own leave or ban before the
+  // bot's last join (its old kick resent in the unordered state block, or a timeline of kick →
+  // invite → join) is history the rejoin undid: purging there would drop the members before it.
+  const lastOwnJoin = snapshot ? entries.findLastIndex(({ event: e }) => isOwnJoin(e, view.botUserId)) : -1;
 
   if (snapshot && info !== undefined) {
     ops.push({ op: 'purge-room', roomId });
@@ -84,13 +88,13 @@ export function planRoom(roomId: RoomId, entries: readonly RoomEntry[], view: Ro
     changed = true;
   }
 
-  for (const { event: e, seen } of entries) {
+  for (const [i, { event: e, seen }] of entries.entries()) {
     if (!seen) fresh.push(e);
     if (seen && !snapshot) continue;
     switch (e.kind) {
       case 'member': {
         const isBot = e.userId === view.botUserId;
-        if (isBot && (e.membership === 'leave' || e.membership === 'ban')) {
+        if (isBot && (e.membership === 'leave' || e.membership === 'ban') && i > lastOwnJoin) {
           // Kicked, banned or left: nothing about the room is visible to us any more.
           ops.push({ op: 'purge-room', roomId });
           info = undefined;

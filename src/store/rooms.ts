@@ -90,7 +90,9 @@ export class Rooms implements RoomsReader {
       if (last?.userId === userId) last.rooms.push(suffixOf(key) as RoomId);
       else users.push({ userId, rooms: [suffixOf(key) as RoomId] });
     }
-    return users;
+    // Keys order by `userId SEP`, and SEP sorts after every ASCII byte: `@al:xy` comes before
+    // `@al:x`. Each user's keys are still contiguous, so sorting the groups is enough.
+    return users.sort((a, b) => (a.userId < b.userId ? -1 : a.userId > b.userId ? 1 : 0));
   }
 }
 

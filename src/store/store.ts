@@ -142,6 +142,8 @@ export class Store {
       const version = await meta.get(META_SCHEMA);
       if (version === undefined) {
         await meta.put(META_SCHEMA, String(SCHEMA_VERSION));
+      } else if (!/^\d+$/.test(version)) {
+        throw new RoomkeeperError('STORE_CORRUPT', `data directory ${dataDir} has an unreadable schema version "${version}"`);
       } else if (Number(version) > SCHEMA_VERSION) {
         throw new RoomkeeperError(
           'STORE_SCHEMA_TOO_NEW',

@@ -11,9 +11,24 @@ export interface CliResult {
   stderr: string;
 }
 
+export interface CliOptions {
+  /** Variables set for the child on top of this process's environment, whose ROOMKEEPER_* are left out. */
+  env?: Record<string, string>;
+}
+
+/** This process's environment without ROOMKEEPER_* (unknown ones are a config error), plus `vars`. */
+export function cliEnv(vars: Record<string, string> = {}): NodeJS.ProcessEnv {
+  const env: NodeJS.ProcessEnv = {};
+  for (const [k, v] of Object.entries(process.env)) if (!k.startsWith('ROOMKEEPER_')) env[k] = v;
+  return { ...env, ...vars };
+}
+
 /** Starts `node bin/roomkeeper.js ...args` with piped stdio. */
-export function startCli(args: string[]): ChildProcess {
-  return spawn(process.execPath, [BIN, ...args], { stdio: ['pipe', 'pipe', 'pipe'] });
+export function startCli(args: string[], options: CliOptions = {}): ChildProcess {
+  return spawn(process.execPath, [BIN, ...args], {
+    stdio: ['pipe', 'pipe', 'pipe'],
+    env: options.env === undefined ? process.env : cliEnv(options.env),
+  });
 }
 
 /** Collects a started CLI's output until it exits. */
@@ -29,8 +44,8 @@ export function finished(child: ChildProcess): Promise<CliResult> {
 }
 
 /** Runs the CLI to the end, feeding `input` to its stdin. */
-export async function runCli(args: string[], input = ''): Promise<CliResult> {
-  const child = startCli(args);
+export async function runCli(args: string[], input = '', options: CliOptions = {}): Promise<CliResult> {
+  const child = startCli(args, options);
   const done = finished(child);
   child.stdin?.end(input);
   return done;

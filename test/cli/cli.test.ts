@@ -1,0 +1,267 @@
+import { existsSync } from 'node:fs';
+import { readFile, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { Store } from '../../src/store/store.js';
+import { finished, runCli, startCli, type CliResult } from '../support/cli.js';
+import { SyncBuilder } from '../support/sync-builder.js';
+import { TempDirs } from '../support/temp-dir.js';
+
+const BOT = '@bot:x';
+const dirs = new TempDirs();
+let stream: string;
+let file: string;
+let botJoinB: number;
+
+beforeAll(async () => {
+  const s = new SyncBuilder();
+  const alice = s.member('@alice:x', 'join', { displayname: 'Alice' });
+  const botB = s.member(BOT, 'join');
+  botJoinB = botB.origin_server_ts as number;
+  const line1 = s.response({
+    '!b:x': { state: [alice, s.name('@alice:x', 'Beta'), s.topic('@alice:x', 'chat')], timeline: [botB] },
+    '!a:xy': { state: [s.member('@al:xy', 'join')], timeline: [s.member(BOT, 'join'), s.encryption('@al:xy')] },
+  });
+  const aliceA = s.member('@alice:x', 'join');
+  const line2 = s.response({
+    '!a:x': { state: [s.member('@al:x', 'join')], timeline: [s.member(BOT, 'join'), s.alias('@al:x', '#a:x'), aliceA, aliceA] },
+    '!b:x': { timeline: [s.message('@alice:x', 'hello')] },
+  });
+  const line4 = s.response({
+    '!a:xy': { timeline: [s.member('@al:x', 'join'), { ...s.member('@mallory:x', 'join'), content: 'join' }] },
+    '!c:x': { timeline: [s.member(BOT, 'join'), s.member('@carol:x', 'join')] },
+  });
+  const line6 = s.response({}, { '!c:x': { timeline: [s.member(BOT, 'leave', { sender: '@carol:x', prev: 'join' })] } });
+  stream = [JSON.stringify(line1), JSON.stringify(line2), '{"next_batch": "s3", "rooms":', JSON.stringify(line4), '', JSON.stringify(line6)].join('\n') + '\n';
+  file = join(await dirs.make(), 'sync.jsonl');
+  await writeFile(file, stream);
+});
+
+afterAll(() => dirs.cleanup());
+
+const EXPECTED_SUMMARY = 'responses: 4\nevents applied: 16\nduplicates skipped: 1\ninvalid events rejected: 1\nlines not JSON: 1\n';
+
+const EXPECTED_DOC = {
+  rooms: [
+    { roomId: '!a:x', name: null, canonicalAlias: '#a:x', topic: null, encrypted: false, members: ['@al:x', '@alice:x', BOT] },
+    { roomId: '!a:xy', name: null, canonicalAlias: null, topic: null, encrypted: true, members: ['@al:x', '@al:xy', BOT] },
+    { roomId: '!b:x', name: 'Beta', canonicalAlias: null, topic: 'chat', encrypted: false, members: ['@alice:x', BOT] },
+  ],
+  users: [
+    { userId: '@al:x', rooms: ['!a:x', '!a:xy'] },
+    { userId: '@al:xy', rooms: ['!a:xy'] },
+    { userId: '@alice:x', rooms: ['!a:x', '!b:x'] },
+    { userId: BOT, rooms: ['!a:x', '!a:xy', '!b:x'] },
+  ],
+};
+
+/** Replays the stream once into a new data directory and returns the directory and the run's output. */
+async function replayOnce(): Promise<{ dataDir: string; run: CliResult }> {
+  const dataDir = await dirs.make();
+  const run = await runCli(['replay', '--data-dir', dataDir, '--user-id', BOT, file]);
+  expect(run.code, run.stderr).toBe(0);
+  return { dataDir, run };
+}
+
+function logLines(stderr: string): Record<string, unknown>[] {
+  return stderr
+    .split('\n')
+    .filter((l) => l.startsWith('{'))
+    .map((l) => JSON.parse(l) as Record<string, unknown>);
+}
+
+async function replayed(): Promise<string> {
+  const dataDir = await dirs.make();
+  const r = await runCli(['replay', '--data-dir', dataDir, '--user-id', BOT, file]);
+  expect(r.code, r.stderr).toBe(0);
+  return dataDir;
+}
+
+async function inspectJson(dataDir: string): Promise<string> {
+  const r = await runCli(['inspect', '--data-dir', dataDir, '--json']);
+  expect(r.code, r.stderr).toBe(0);
+  return r.stdout;
+}
+
+/** An expected failure: one readable line on stderr, no stack trace, exit code 2. */
+function expectOneLineFailure(r: CliResult, ...fragments: string[]): void {
+  expect(r.code).toBe(2);
+  expect(r.stderr.endsWith('\n')).toBe(true);
+  expect(r.stderr.trimEnd().split('\n')).toHaveLength(1);
+  expect(r.stderr).toMatch(/^roomkeeper: /);
+  expect(r.stderr).not.toMatch(/\bat .*\.js:\d+/);
+  for (const f of fragments) expect(r.stderr).toContain(f);
+}
+
+describe('roomkeeper CLI', () => {
+  // One replay of the stream, shared by the tests that only read its output or its data directory
+  // (spawning node is most of this file's run time).
+  let first: { dataDir: string; run: CliResult };
+  beforeAll(async () => {
+    first = await replayOnce();
+  });
+
+  describe('replay', () => {
+    it('prints the summary of responses, applied, duplicate and invalid events when a file is replayed', () => {
+      expect(first.run.stdout).toBe(EXPECTED_SUMMARY);
+    });
+
+    it('prints the summary as JSON when --json is given', async () => {
+      const r = await runCli(['replay', '--data-dir', await dirs.make(), '--user-id', BOT, '--json', file]);
+      expect(JSON.parse(r.stdout)).toEqual({ responses: 4, applied: 16, duplicates: 1, invalid: 1, badLines: 1 });
+    });
+
+    it('changes nothing and applies no event when the same file is replayed again', async () => {
+      const { dataDir } = await replayOnce();
+      const before = await inspectJson(dataDir);
+      const again = await runCli(['replay', '--data-dir', dataDir, '--user-id', BOT, '--json', file]);
+      expect(again.code, again.stderr).toBe(0);
+      expect(JSON.parse(again.stdout)).toEqual({ responses: 4, applied: 0, duplicates: 17, invalid: 1, badLines: 1 });
+      expect(await inspectJson(dataDir)).toBe(before);
+    });
+
+    it('reads the stream from stdin when the file is -', async () => {
+      const dataDir = await dirs.make();
+      const r = await runCli(['replay', '--data-dir', dataDir, '--user-id', BOT, '-'], stream);
+      expect(r.code, r.stderr).toBe(0);
+      expect(r.stdout).toBe(EXPECTED_SUMMARY);
+      expect(JSON.parse(await inspectJson(dataDir))).toEqual(EXPECTED_DOC);
+    });
+
+    it('reports a line that is not JSON with its line number, and replays the lines after it', async () => {
+      expect(logLines(first.run.stderr)).toContainEqual(expect.objectContaining({ level: 40, line: 3, msg: 'line is not JSON; skipped' }));
+      // Line 4 came after the bad line and still reached the store.
+      expect(JSON.parse(await inspectJson(first.dataDir)).users[0]).toEqual({ userId: '@al:x', rooms: ['!a:x', '!a:xy'] });
+    });
+
+    it('logs the invalid event of the stream with its room and event id', () => {
+      const invalid = logLines(first.run.stderr).filter((l) => l.msg === 'invalid event skipped');
+      expect(invalid).toEqual([expect.objectContaining({ level: 40, roomId: '!a:xy', eventId: expect.stringMatching(/^\$e\d+$/) })]);
+    });
+  });
+
+  describe('inspect', () => {
+    let dataDir: string;
+    beforeAll(() => {
+      dataDir = first.dataDir;
+    });
+
+    it('prints exactly one JSON object with rooms, users and lists sorted by id when --json is given', async () => {
+      const out = await inspectJson(dataDir);
+      expect(out.endsWith('\n')).toBe(true);
+      expect(out.trimEnd().split('\n')).toHaveLength(1);
+      expect(out).toBe(JSON.stringify(EXPECTED_DOC) + '\n');
+    });
+
+    it('prints an empty document when the data directory holds nothing', async () => {
+      expect(JSON.parse(await inspectJson(await dirs.make()))).toEqual({ rooms: [], users: [] });
+    });
+
+    it('describes one room in readable text when asked for a room', async () => {
+      const r = await runCli(['inspect', '--data-dir', dataDir, 'room', '!b:x']);
+      expect(r.code, r.stderr).toBe(0);
+      const lines = r.stdout.trimEnd().split('\n');
+      expect(lines.slice(0, 6)).toEqual([
+        'room        !b:x',
+        'name        Beta',
+        'alias       (none)',
+        'topic       chat',
+        'encrypted   no',
+        `joined at   ${new Date(botJoinB).toISOString()}`,
+      ]);
+      expect(lines.slice(7)).toEqual(['members     2', '  @alice:x (Alice)', `  ${BOT}`]);
+    });
+
+    it('says a room is not tracked when the bot was never in it or has left it', async () => {
+      for (const roomId of ['!c:x', '!nope:x']) {
+        const r = await runCli(['inspect', '--data-dir', dataDir, 'room', roomId]);
+        expect(r.code).toBe(0);
+        expect(r.stdout).toContain(`${roomId}: not tracked`);
+      }
+    });
+
+    it('lists the rooms of one user in readable text when asked for a user', async () => {
+      const r = await runCli(['inspect', '--data-dir', dataDir, 'user', '@alice:x']);
+      expect(r.code, r.stderr).toBe(0);
+      expect(r.stdout).toBe('user   @alice:x\nrooms  2\n  !a:x\n  !b:x (Beta)\n');
+      const carol = await runCli(['inspect', '--data-dir', dataDir, 'user', '@carol:x']);
+      expect(carol.stdout).toBe('@carol:x: in no tracked room\n');
+    });
+  });
+
+  describe('prune', () => {
+    it('removes guard entries older than the age and leaves the rooms alone', async () => {
+      const dataDir = await replayed();
+      const before = await inspectJson(dataDir);
+      const young = await runCli(['prune', '--data-dir', dataDir, '--older-than', '30d']);
+      expect(young.code, young.stderr).toBe(0);
+      expect(young.stdout).toMatch(/^pruned 0 guard entries older than 30d/);
+      await sleep(5);
+      const all = await runCli(['prune', '--data-dir', dataDir, '--older-than', '1ms']);
+      expect(all.code, all.stderr).toBe(0);
+      expect(all.stdout).toMatch(/^pruned 16 guard entries older than 1ms/);
+      expect((await runCli(['prune', '--data-dir', dataDir, '--older-than', '1ms'])).stdout).toMatch(/^pruned 0 /);
+      expect(await inspectJson(dataDir)).toBe(before);
+    });
+
+    it('fails with one line when the age is not a duration', async () => {
+      expectOneLineFailure(await runCli(['prune', '--data-dir', await dirs.make(), '--older-than', 'soon']), '--older-than', 'soon');
+    });
+  });
+
+  describe('errors', () => {
+    it('fails with one line naming the flag when a flag is unknown', async () => {
+      expectOneLineFailure(await runCli(['replay', '--data-dir', await dirs.make(), '--user-id', BOT, '--bogus', file]), '--bogus');
+      expectOneLineFailure(await runCli(['inspect', '--data-dir', await dirs.make(), '--verbose']), '--verbose');
+    });
+
+    it('fails with one line naming the file when the file does not exist', async () => {
+      const missing = join(await dirs.make(), 'missing.jsonl');
+      expectOneLineFailure(await runCli(['replay', '--data-dir', await dirs.make(), '--user-id', BOT, missing]), missing);
+    });
+
+    it('fails with one line naming the file when the file is a directory', async () => {
+      const dir = await dirs.make();
+      expectOneLineFailure(await runCli(['replay', '--data-dir', await dirs.make(), '--user-id', BOT, dir]), dir, 'directory');
+    });
+
+    it('fails with one line when the user id is not a user id', async () => {
+      expectOneLineFailure(await runCli(['replay', '--data-dir', await dirs.make(), '--user-id', 'bot', file]), '"bot"');
+      expectOneLineFailure(await runCli(['inspect', '--data-dir', await dirs.make(), 'user', 'alice']), '"alice"');
+    });
+
+    it('fails with one line when a required flag or the command is missing or unknown', async () => {
+      expectOneLineFailure(await runCli(['replay', '--user-id', BOT, file]), '--data-dir');
+      expectOneLineFailure(await runCli(['frobnicate']), 'frobnicate');
+    });
+
+    it('exits 2 with one line saying the directory is in use when this process holds the data directory', async () => {
+      const dataDir = await dirs.make();
+      const holder = await Store.open(dataDir);
+      try {
+        const r = await runCli(['inspect', '--data-dir', dataDir, '--json']);
+        expectOneLineFailure(r);
+        expect(r.stderr).toBe(`roomkeeper: data directory ${dataDir} is in use by another roomkeeper process\n`);
+      } finally {
+        await holder.close();
+      }
+    });
+
+    it('exits 2 with one line saying the directory is in use when another roomkeeper process holds it', async () => {
+      const dataDir = await dirs.make();
+      // A replay reading stdin keeps the data directory open until its input ends.
+      const replay = startCli(['replay', '--data-dir', dataDir, '--user-id', BOT, '-']);
+      const replayDone = finished(replay);
+      // CURRENT is written after LevelDB takes its lock on a new database.
+      while (!existsSync(join(dataDir, 'leveldb', 'CURRENT'))) await sleep(10);
+      const second = await runCli(['replay', '--data-dir', dataDir, '--user-id', BOT, file]);
+      expect(second.code).toBe(2);
+      expect(second.stderr).toBe(`roomkeeper: data directory ${dataDir} is in use by another roomkeeper process\n`);
+      replay.stdin?.end(await readFile(file, 'utf8'));
+      const first = await replayDone;
+      expect(first.code, first.stderr).toBe(0);
+      expect(first.stdout).toBe(EXPECTED_SUMMARY);
+    });
+  });
+});

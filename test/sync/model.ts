@@ -1,0 +1,138 @@
+/**
+ * A small in-memory model of what the pipeline and store should end with, for the property test.
+ * It keeps, per tracked room, every user's latest applied membership and the room's metadata, and
+ * remembers which events it has applied; it knows nothing of batches, keys or LevelDB.
+ *
+ * The rules, as DESIGN.md states them:
+ * - an event is applied once, the first time it is seen (in a response, or ever);
+ * - a user is in a room iff their latest applied membership there is `join`;
+ * - the bot's own `leave`/`ban` forgets the room entirely;
+ * - the bot's first-seen own `join` into a room it does not track (or after a membership that was
+ *   not `join`) rebuilds the room from the whole response, seen events included: what the server
+ *   resends on a rejoin is the room's current state;
+ * - `m.room.name`, `m.room.topic`, `m.room.canonical_alias`, `m.room.encryption` set RoomInfo.
+ */
+
+type Json = Record<string, unknown>;
+
+interface ModelRoom {
+  name?: string;
+  topic?: string;
+  alias?: string;
+  encrypted: boolean;
+  memberships: Map<string, string>;
+}
+
+/** The same document `inspectAll` produces. */
+export interface ModelDocument {
+  rooms: { roomId: string; name: string | null; canonicalAlias: string | null; topic: string | null; encrypted: boolean; members: string[] }[];
+  users: { userId: string; rooms: string[] }[];
+}
+
+function isObject(v: unknown): v is Json {
+  return typeof v === 'object' && v !== null && !Array.isArray(v);
+}
+
+function nonEmpty(v: unknown): string | undefined {
+  return typeof v === 'string' && v !== '' ? v : undefined;
+}
+
+const byCodeUnit = (a: string, b: string) => (a < b ? -1 : a > b ? 1 : 0);
+
+export class RoomModel {
+  readonly #bot: string;
+  readonly #rooms = new Map<string, ModelRoom>();
+  readonly #applied = new Set<string>();
+
+  constructor(botUserId: string) {
+    this.#bot = botUserId;
+  }
+
+  /** Applies one /sync body the way roomkeeper should. Only handles bodies the property test generates. */
+  process(body: Json): void {
+    const rooms = isObject(body.rooms) ? body.rooms : {};
+    const inResponse = new Set<string>();
+    for (const section of ['leave', 'join'] as const) {
+      const byRoom = isObject(rooms[section]) ? rooms[section] : {};
+      for (const [roomId, room] of Object.entries(byRoom)) {
+        const r = room as { state?: { events?: Json[] }; timeline?: { events?: Json[] } };
+        const events = [...(r.state?.events ?? []), ...(r.timeline?.events ?? [])].filter(
+          (e) => typeof e.event_id === 'string' && isObject(e.content),
+        );
+        const fresh: Json[] = [];
+        const entries: { e: Json; seen: boolean }[] = [];
+        for (const e of events) {
+          const key = `${roomId} ${String(e.event_id)}`;
+          if (inResponse.has(key)) continue;
+          inResponse.add(key);
+          const seen = this.#applied.has(key);
+          entries.push({ e, seen });
+          if (!seen) fresh.push(e);
+        }
+        this.#applyRoom(roomId, entries);
+        for (const e of fresh) this.#applied.add(`${roomId} ${String(e.event_id)}`);
+      }
+    }
+  }
+
+  #isOwnJoin(e: Json): boolean {
+    return e.type === 'm.room.member' && e.state_key === this.#bot && (e.content as Json).membership === 'join';
+  }
+
+  #applyRoom(roomId: string, entries: { e: Json; seen: boolean }[]): void {
+    const prevOf = (e: Json) => ((e.unsigned as { prev_content?: Json } | undefined)?.prev_content?.membership as string | undefined);
+    const rebuild = entries.some(
+      ({ e, seen }) => !seen && this.#isOwnJoin(e) && (!this.#rooms.has(roomId) || (prevOf(e) !== undefined && prevOf(e) !== 'join')),
+    );
+    if (rebuild) this.#rooms.delete(roomId);
+    // While rebuilding, the bot's leave before its last join is history the rejoin undid.
+    const lastOwnJoin = rebuild ? entries.findLastIndex(({ e }) => this.#isOwnJoin(e)) : -1;
+    const room = (): ModelRoom => {
+      let r = this.#rooms.get(roomId);
+      if (r === undefined) this.#rooms.set(roomId, (r = { encrypted: false, memberships: new Map() }));
+      return r;
+    };
+    entries.forEach(({ e, seen }, i) => {
+      if (seen && !rebuild) return;
+      const content = e.content as Json;
+      switch (e.type) {
+        case 'm.room.member': {
+          const membership = String(content.membership);
+          if (e.state_key === this.#bot && (membership === 'leave' || membership === 'ban') && i > lastOwnJoin) {
+            this.#rooms.delete(roomId);
+            return;
+          }
+          room().memberships.set(String(e.state_key), membership);
+          return;
+        }
+        case 'm.room.name':
+          room().name = nonEmpty(content.name);
+          return;
+        case 'm.room.topic':
+          room().topic = nonEmpty(content.topic);
+          return;
+        case 'm.room.canonical_alias':
+          room().alias = nonEmpty(content.alias);
+          return;
+        case 'm.room.encryption':
+          room().encrypted = true;
+          return;
+      }
+    });
+  }
+
+  /** The model's state in the shape of `inspect --json`. */
+  inspect(): ModelDocument {
+    const users = new Map<string, string[]>();
+    const rooms = [...this.#rooms.keys()].sort(byCodeUnit).map((roomId) => {
+      const r = this.#rooms.get(roomId)!;
+      const members = [...r.memberships].filter(([, m]) => m === 'join').map(([u]) => u).sort(byCodeUnit);
+      for (const u of members) users.set(u, [...(users.get(u) ?? []), roomId]);
+      return { roomId, name: r.name ?? null, canonicalAlias: r.alias ?? null, topic: r.topic ?? null, encrypted: r.encrypted, members };
+    });
+    return {
+      rooms,
+      users: [...users.keys()].sort(byCodeUnit).map((userId) => ({ userId, rooms: users.get(userId)! })),
+    };
+  }
+}
