@@ -1,7 +1,7 @@
 import { loadConfig } from '../config.js';
 import { startDaemon } from '../daemon/daemon.js';
 import { isRoomkeeperError } from '../errors.js';
-import { createLogger } from '../log.js';
+import { createLogger, type Logger } from '../log.js';
 
 export interface RunOptions {
   configFile?: string;
@@ -29,24 +29,22 @@ export async function run(options: RunOptions): Promise<number> {
     process.once('SIGINT', () => resolve('SIGINT'));
     process.once('SIGTERM', () => resolve('SIGTERM'));
   });
-  const started = startDaemon({ config, log, version: options.version });
+  const abandon = new AbortController();
+  const started = startDaemon({ config, log, version: options.version, signal: abandon.signal });
   const first = await Promise.race([started.then((d) => ({ daemon: d })), signalled.then((signal) => ({ signal }))]);
   if ('signal' in first) {
     log.info({ signal: first.signal }, 'stopping before start-up finished');
-    // startDaemon cleans up after itself when it fails; when it succeeds late, stop what it started.
-    void started.then((d) => d.stop(), () => undefined);
+    // Ends the start-up's retries; startDaemon then cleans up after itself and rejects. When it
+    // got through anyway, stop what it started.
+    abandon.abort();
+    await withinShutdownLimit(log, started.then((d) => d.stop(), () => undefined));
+    log.info('stopped');
     return 0;
   }
   const { daemon } = first;
   const outcome = await Promise.race([signalled.then((signal) => ({ signal })), daemon.fatal.then((err) => ({ err }))]);
-  const timer = setTimeout(() => {
-    log.error('shutdown took longer than 5 s; exiting anyway');
-    process.exit(1);
-  }, SHUTDOWN_LIMIT_MS);
-  timer.unref();
   if ('signal' in outcome) log.info({ signal: outcome.signal }, 'stopping');
-  await daemon.stop();
-  clearTimeout(timer);
+  await withinShutdownLimit(log, daemon.stop());
   if ('err' in outcome) {
     log.error({ err: outcome.err }, 'stopped: the homeserver no longer accepts the bot');
     options.fail(isRoomkeeperError(outcome.err) ? outcome.err.message : 'syncing stopped for good; see the log');
@@ -54,4 +52,18 @@ export async function run(options: RunOptions): Promise<number> {
   }
   log.info('stopped');
   return 0;
+}
+
+/** Waits for a shutdown; one that takes longer than SHUTDOWN_LIMIT_MS is abandoned with exit code 1. */
+async function withinShutdownLimit(log: Logger, stopping: Promise<void>): Promise<void> {
+  const timer = setTimeout(() => {
+    log.error('shutdown took longer than 5 s; exiting anyway');
+    process.exit(1);
+  }, SHUTDOWN_LIMIT_MS);
+  timer.unref();
+  try {
+    await stopping;
+  } finally {
+    clearTimeout(timer);
+  }
 }

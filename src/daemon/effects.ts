@@ -50,14 +50,29 @@ export class Effects {
     for (const invite of result.invites) this.#invite(invite);
     if (this.#deps.onGappy !== undefined) for (const roomId of result.gappy) this.#spawn(this.#deps.onGappy(roomId));
     if (initial) return;
-    for (const fresh of result.fresh) {
+    const joinedAt = this.#ownJoins(result);
+    for (const [i, fresh] of result.fresh.entries()) {
       const e = fresh.event;
       if (fresh.section !== 'join' || e.kind !== 'message' || e.body === undefined) continue;
       // Notices are what bots send; answering them invites bot-to-bot loops.
       if (e.msgtype !== undefined && e.msgtype !== 'm.text') continue;
       if (e.sender === this.#deps.botUserId) continue;
+      // The response that brings the bot's join also brings the timeline before it: history.
+      // Timeline order says so even when timestamps cannot (same millisecond, skewed clocks).
+      if (i < (joinedAt.get(fresh.roomId) ?? -1)) continue;
       await this.#command(fresh.roomId, e.sender, e.body, e.ts);
     }
+  }
+
+  /** For each room the bot (re)joined in this response, the position of its last join in `fresh`. */
+  #ownJoins(result: ProcessResult): Map<RoomId, number> {
+    const joins = new Map<RoomId, number>();
+    for (const [i, { roomId, event: e }] of result.fresh.entries()) {
+      if (e.kind === 'member' && e.userId === this.#deps.botUserId && e.membership === 'join' && e.prevMembership !== 'join') {
+        joins.set(roomId, i);
+      }
+    }
+    return joins;
   }
 
   /** Waits for background work (invites, re-checks) started so far. */
@@ -81,14 +96,18 @@ export class Effects {
   #invite(invite: Invite): void {
     if (this.#invitesInFlight.has(invite.roomId)) return;
     this.#invitesInFlight.add(invite.roomId);
+    const { roomId } = invite;
+    const peer = invite.isDirect ? invite.inviter : undefined;
+    // Direct from the invite on: the response that brings the join may already carry a command.
+    if (peer !== undefined) this.#deps.direct.expectDirect(roomId, peer);
     const run = async () => {
       try {
         const joined = await this.#deps.onInvite(invite);
-        if (joined && invite.isDirect && invite.inviter !== undefined) {
-          await this.#deps.direct.addDirect(invite.roomId, invite.inviter);
-        }
+        if (peer === undefined) return;
+        if (joined) await this.#deps.direct.addDirect(roomId, peer);
+        else this.#deps.direct.abandonDirect(roomId);
       } finally {
-        this.#invitesInFlight.delete(invite.roomId);
+        this.#invitesInFlight.delete(roomId);
       }
     };
     this.#spawn(run());

@@ -17,6 +17,8 @@ export interface ReconcileReport {
   /** Rooms rebuilt from the server's current state. */
   snapshotted: number;
   unchanged: number;
+  /** Rooms whose state could not be read; they are left as they were. */
+  failed: number;
 }
 
 export interface ReconcileDeps {
@@ -25,6 +27,12 @@ export interface ReconcileDeps {
   source: RoomSource;
   botUserId: UserId;
   log: Logger;
+  /**
+   * Rooms to leave alone because the bot is joining them right now: the sync that brings the
+   * join rebuilds them, and a snapshot taken before it would be overwritten by that sync's older
+   * events, which the guard has not seen.
+   */
+  isJoining?: (roomId: RoomId) => boolean;
 }
 
 /**
@@ -42,7 +50,7 @@ async function isComplete(store: Store, roomId: RoomId, bot: UserId): Promise<bo
  */
 export async function reconcile(deps: ReconcileDeps, only?: RoomId): Promise<ReconcileReport> {
   const { store, pipeline, source, botUserId, log } = deps;
-  const report: ReconcileReport = { purged: 0, snapshotted: 0, unchanged: 0 };
+  const report: ReconcileReport = { purged: 0, snapshotted: 0, unchanged: 0, failed: 0 };
   const joined = new Set(await source.joinedRooms());
   const stored = new Set(await store.rooms.allRooms());
   const candidates = only === undefined ? new Set([...joined, ...stored]) : new Set([only]);
@@ -56,11 +64,20 @@ export async function reconcile(deps: ReconcileDeps, only?: RoomId): Promise<Rec
       }
       continue;
     }
-    if (only === undefined && (await isComplete(store, roomId, botUserId))) {
+    if (only === undefined && (deps.isJoining?.(roomId) === true || (await isComplete(store, roomId, botUserId)))) {
       report.unchanged++;
       continue;
     }
-    const state = await source.roomState(roomId);
+    let state: unknown[];
+    try {
+      state = await source.roomState(roomId);
+    } catch (err) {
+      // One room's failure (e.g. the bot was kicked since /joined_rooms) must not stop the others.
+      if (only !== undefined) throw err;
+      report.failed++;
+      log.warn({ err, roomId }, 'reconcile: could not read the state of a room; left as it was');
+      continue;
+    }
     const { invalid } = await pipeline.snapshotRoom(roomId, state);
     report.snapshotted++;
     log.debug({ roomId, invalid }, 'reconcile: rebuilt a room from its current state');

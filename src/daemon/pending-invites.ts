@@ -1,0 +1,105 @@
+import { z } from 'zod';
+import type { Logger } from '../log.js';
+import { roomIdSchema, userIdSchema, type UserId } from '../state/ids.js';
+import type { KeyValue } from '../store/store.js';
+import type { Invite } from '../sync/pipeline.js';
+
+const KEY = 'pending-invites';
+
+const storedSchema = z.array(z.object({ roomId: roomIdSchema, inviter: userIdSchema.optional(), isDirect: z.boolean() }));
+
+/**
+ * The bot's invites in a /sync body (spec: `rooms.invite`, whose `invite_state` ends with the
+ * bot's own `m.room.member` invite). Read before the body is committed, unlike the pipeline's.
+ */
+export function invitesOf(body: unknown, botUserId: UserId): Invite[] {
+  const byRoom = (body as { rooms?: { invite?: unknown } } | null)?.rooms?.invite;
+  if (typeof byRoom !== 'object' || byRoom === null) return [];
+  const invites: Invite[] = [];
+  for (const [rawRoomId, room] of Object.entries(byRoom as Record<string, unknown>)) {
+    const roomId = roomIdSchema.safeParse(rawRoomId);
+    if (!roomId.success) continue;
+    const events = (room as { invite_state?: { events?: unknown } } | null)?.invite_state?.events;
+    const own = Array.isArray(events)
+      ? (events as { type?: unknown; state_key?: unknown; sender?: unknown; content?: { membership?: unknown; is_direct?: unknown } }[]).find(
+          (e) => e?.type === 'm.room.member' && e.state_key === botUserId && e.content?.membership === 'invite',
+        )
+      : undefined;
+    const inviter = userIdSchema.safeParse(own?.sender);
+    invites.push({ roomId: roomId.data, inviter: inviter.success ? inviter.data : undefined, isDirect: own?.content?.is_direct === true });
+  }
+  return invites;
+}
+
+/**
+ * Invites received but not answered yet, kept in the store. The sync token that follows an invite
+ * is committed before the bot answers it, and the server sends an invite only once: an invite
+ * must be on disk before that commit, or a crash or shutdown before the join would lose it.
+ */
+export class PendingInvites {
+  readonly #meta: KeyValue;
+  readonly #log: Logger;
+  readonly #invites = new Map<string, Invite>();
+  /** Bumped each time an invite of the room is added: tells a renewed invite from the one being answered. */
+  readonly #generations = new Map<string, number>();
+  /** Writes of the whole list, one at a time, so that the last write holds the last list. */
+  #writing: Promise<void> = Promise.resolve();
+
+  constructor(meta: KeyValue, log: Logger) {
+    this.#meta = meta;
+    this.#log = log;
+  }
+
+  /** Reads the invites a previous run left unanswered. */
+  async load(): Promise<Invite[]> {
+    const raw = await this.#meta.get(KEY);
+    if (raw === undefined) return [];
+    let json: unknown;
+    try {
+      json = JSON.parse(raw);
+    } catch (err) {
+      // Continuing on purpose: those invites are lost, as they were before this list existed.
+      this.#log.warn({ err, key: KEY }, 'stored pending invites are not JSON; dropped');
+      return [];
+    }
+    const parsed = storedSchema.safeParse(json);
+    if (!parsed.success) {
+      this.#log.warn({ key: KEY }, 'stored pending invites are malformed; dropped');
+      return [];
+    }
+    for (const invite of parsed.data) this.#invites.set(invite.roomId, invite);
+    return parsed.data;
+  }
+
+  /** Records invites; resolves once they are on disk. */
+  async add(invites: readonly Invite[]): Promise<void> {
+    if (invites.length === 0) return;
+    for (const invite of invites) {
+      this.#invites.set(invite.roomId, invite);
+      this.#generations.set(invite.roomId, this.generation(invite.roomId) + 1);
+    }
+    await this.#write();
+  }
+
+  /** How many times an invite of the room was added in this run. */
+  generation(roomId: string): number {
+    return this.#generations.get(roomId) ?? 0;
+  }
+
+  /** The latest unanswered invite of the room. */
+  get(roomId: string): Invite | undefined {
+    return this.#invites.get(roomId);
+  }
+
+  /** Forgets an answered (or given up) invite. */
+  async remove(roomId: string): Promise<void> {
+    if (!this.#invites.delete(roomId)) return;
+    await this.#write();
+  }
+
+  #write(): Promise<void> {
+    const run = this.#writing.then(() => this.#meta.put(KEY, JSON.stringify([...this.#invites.values()])));
+    this.#writing = run.catch(() => undefined);
+    return run;
+  }
+}
