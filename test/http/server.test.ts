@@ -5,7 +5,7 @@ import { isRoomkeeperError } from '../../src/errors.js';
 import type { HealthReport } from '../../src/http/health.js';
 import { Metrics } from '../../src/http/metrics.js';
 import { startHttpServer, type HttpServer } from '../../src/http/server.js';
-import { capturedLogger } from './log-capture.js';
+import { memoryLogger } from '../support/memory-log.js';
 
 const open: HttpServer[] = [];
 afterEach(async () => {
@@ -13,7 +13,7 @@ afterEach(async () => {
 });
 
 async function start(health: () => HealthReport | Promise<HealthReport>, metrics = new Metrics({ processMetrics: false })) {
-  const { log, lines } = capturedLogger();
+  const { log, lines } = memoryLogger('debug');
   const server = await startHttpServer({ host: '127.0.0.1', port: 0, health, metrics, log });
   open.push(server);
   return { server, lines, metrics };
@@ -42,7 +42,7 @@ describe('http/server', () => {
     const res = await fetch(`${server.url}/healthz`);
     expect(res.status).toBe(503);
     expect(await res.json()).toEqual({ status: 'unavailable', reason: 'health check failed' });
-    const line = lines.find((l) => l.msg === 'health check failed');
+    const line = lines().find((l) => l.msg === 'health check failed');
     expect(line).toMatchObject({ level: 50, mod: 'http', err: { message: 'store exploded' } });
   });
 
@@ -68,7 +68,7 @@ describe('http/server', () => {
     const { server, lines } = await start(() => ({ ok: true }), metrics);
     const res = await fetch(`${server.url}/metrics`);
     expect(res.status).toBe(500);
-    expect(lines.find((l) => l.msg === 'metrics collection failed')).toMatchObject({ err: { message: 'store closed' } });
+    expect(lines().find((l) => l.msg === 'metrics collection failed')).toMatchObject({ err: { message: 'store closed' } });
   });
 
   it('answers 404 for any other path', async () => {
@@ -95,7 +95,7 @@ describe('http/server', () => {
     const { server, lines } = await start(() => ({ ok: true }));
     expect(server.url).toMatch(/^http:\/\/127\.0\.0\.1:\d+$/);
     expect(server.url).not.toMatch(/:0$/);
-    expect(lines.find((l) => l.msg === 'http endpoint listening')).toMatchObject({ level: 30, url: server.url });
+    expect(lines().find((l) => l.msg === 'http endpoint listening')).toMatchObject({ level: 30, url: server.url });
   });
 
   it('closes promptly while a scraper holds a keep-alive connection', async () => {
@@ -122,7 +122,7 @@ describe('http/server', () => {
     await new Promise<void>((resolve) => blocker.listen(0, '127.0.0.1', resolve));
     const port = (blocker.address() as { port: number }).port;
     try {
-      const { log } = capturedLogger();
+      const { log } = memoryLogger('debug');
       const err: unknown = await startHttpServer({ host: '127.0.0.1', port, health: () => ({ ok: true }), metrics: new Metrics({ processMetrics: false }), log }).then(
         (s) => {
           open.push(s);

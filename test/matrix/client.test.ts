@@ -4,7 +4,7 @@ import { RoomkeeperClient, SYNC_FILTER, type RoomkeeperClientOptions } from '../
 import { routeSdkLogs } from '../../src/matrix/sdk-log.js';
 import { MetaStorageProvider } from '../../src/matrix/storage.js';
 import { parseSyncToken, startFakeHomeserver, type FakeHomeserver, type JsonObject } from '../support/fake-homeserver.js';
-import { captureLog } from './log-capture.js';
+import { memoryLogger } from '../support/memory-log.js';
 import { MemoryKeyValue } from './memory-kv.js';
 
 const FAST = { baseMs: 5, capMs: 20, maxAttempts: 4, random: () => 0.5 };
@@ -14,7 +14,7 @@ interface Harness {
   client: RoomkeeperClient;
   kv: MemoryKeyValue;
   bodies: JsonObject[];
-  log: ReturnType<typeof captureLog>;
+  log: ReturnType<typeof memoryLogger>;
 }
 
 let cleanups: (() => Promise<void>)[] = [];
@@ -35,7 +35,7 @@ function committingSink(kv: MemoryKeyValue, bodies: JsonObject[]) {
 
 async function harness(options: Partial<RoomkeeperClientOptions> & { hs?: FakeHomeserver; kv?: MemoryKeyValue } = {}): Promise<Harness> {
   const hs = options.hs ?? (await startFakeHomeserver());
-  const log = captureLog();
+  const log = memoryLogger('trace');
   routeSdkLogs(log.log);
   const kv = options.kv ?? new MemoryKeyValue();
   const storage = new MetaStorageProvider(kv, log.log);

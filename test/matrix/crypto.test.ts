@@ -1,11 +1,11 @@
 import { describe, expect, it } from 'vitest';
 import { openCryptoStore } from '../../src/matrix/crypto.js';
 import { CRYPTO_UNAVAILABLE_WARNING } from '../../src/matrix/sdk.js';
-import { captureLog } from './log-capture.js';
+import { memoryLogger } from '../support/memory-log.js';
 
 describe('openCryptoStore', () => {
   it('returns no store and warns once when the binding is missing', () => {
-    const { log, lines } = captureLog();
+    const { log, lines } = memoryLogger('trace');
 
     const store = openCryptoStore({ dataDir: '/nonexistent', enabled: true, log });
 

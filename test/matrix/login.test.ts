@@ -2,7 +2,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { DEVICE_LOGIN_KEY, loginOnce } from '../../src/matrix/login.js';
 import { routeSdkLogs } from '../../src/matrix/sdk-log.js';
 import { startFakeHomeserver, type FakeHomeserver } from '../support/fake-homeserver.js';
-import { captureLog } from './log-capture.js';
+import { memoryLogger } from '../support/memory-log.js';
 import { MemoryKeyValue } from './memory-kv.js';
 
 const FAST = { baseMs: 5, capMs: 20, maxAttempts: 3, random: () => 0.5 };
@@ -17,7 +17,7 @@ describe('loginOnce', () => {
   it('logs in with the password and stores the device login when none is stored', async () => {
     hs = await startFakeHomeserver();
     const kv = new MemoryKeyValue();
-    const { log, text } = captureLog();
+    const { log, text } = memoryLogger('trace');
     routeSdkLogs(log);
 
     const login = await loginOnce({ homeserverUrl: hs.url, userId: hs.botUserId, password: 'fake-bot-password', kv, log, retry: FAST });
@@ -32,7 +32,7 @@ describe('loginOnce', () => {
   it('reuses the stored device login without a request when one is stored', async () => {
     hs = await startFakeHomeserver();
     const kv = new MemoryKeyValue();
-    const { log } = captureLog();
+    const { log } = memoryLogger('trace');
     routeSdkLogs(log);
     const first = await loginOnce({ homeserverUrl: hs.url, userId: hs.botUserId, password: 'fake-bot-password', kv, log, retry: FAST });
     const requests = hs.requests.length;
@@ -46,7 +46,7 @@ describe('loginOnce', () => {
   it('retries the login when the server rate-limits it', async () => {
     hs = await startFakeHomeserver();
     hs.failNext('login', { status: 429, retryAfterMs: 10 });
-    const { log } = captureLog();
+    const { log } = memoryLogger('trace');
     routeSdkLogs(log);
 
     const login = await loginOnce({ homeserverUrl: hs.url, userId: hs.botUserId, password: 'fake-bot-password', kv: new MemoryKeyValue(), log, retry: FAST });
@@ -58,7 +58,7 @@ describe('loginOnce', () => {
   it('throws TOKEN_INVALID without retrying when the password is wrong', async () => {
     hs = await startFakeHomeserver();
     const kv = new MemoryKeyValue();
-    const { log } = captureLog();
+    const { log } = memoryLogger('trace');
     routeSdkLogs(log);
 
     await expect(loginOnce({ homeserverUrl: hs.url, userId: hs.botUserId, password: 'wrong', kv, log, retry: FAST })).rejects.toMatchObject({

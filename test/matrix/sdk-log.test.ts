@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { routeSdkLogs, scrubText, sdkLogEntry, sdkLogLevel } from '../../src/matrix/sdk-log.js';
 import { LogService } from '../../src/matrix/sdk.js';
-import { captureLog } from './log-capture.js';
+import { memoryLogger } from '../support/memory-log.js';
 
 describe('sdkLogLevel', () => {
   it('downgrades the http layer to debug when it logs a failed request', () => {
@@ -40,7 +40,7 @@ describe('sdkLogEntry', () => {
 
 describe('routeSdkLogs', () => {
   it('writes SDK lines to the pino child with mod matrix-bot-sdk when the SDK logs', () => {
-    const { log, lines } = captureLog();
+    const { log, lines } = memoryLogger('trace');
     routeSdkLogs(log);
     LogService.warn('DMs', 'Unable to check', new Error('boom'));
     LogService.error('MatrixHttpClient', '(REQ-9)', { errcode: 'M_FORBIDDEN' });
@@ -50,7 +50,7 @@ describe('routeSdkLogs', () => {
   });
 
   it('never writes a known secret when the SDK quotes it', () => {
-    const { log, text } = captureLog();
+    const { log, text } = memoryLogger('trace');
     routeSdkLogs(log, { secrets: ['syt_secret_token_1'] });
     LogService.info('X', 'url with syt_secret_token_1', new Error('fails with syt_secret_token_1'), { headers: { Authorization: 'Bearer syt_secret_token_1' } });
     expect(text()).not.toContain('syt_secret_token_1');
