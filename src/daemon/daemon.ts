@@ -20,6 +20,7 @@ import { reconcile, type ReconcileReport, type RoomSource } from '../sync/reconc
 import { DirectRooms } from './direct-rooms.js';
 import { Effects } from './effects.js';
 import { invitesOf, PendingInvites } from './pending-invites.js';
+import { gappyRechecker } from './gappy-recheck.js';
 import { statusSource } from './status.js';
 
 export interface DaemonOptions {
@@ -329,22 +330,4 @@ function typeOf(e: import('../state/events.js').TrackedEvent): string {
     case 'other':
       return e.type;
   }
-}
-
-/**
- * Re-checks a room from the server after a gappy sync, at most once per `minIntervalMs` per room
- * and one room at a time, so a burst of gaps cannot flood the homeserver.
- */
-function gappyRechecker(reconcileNow: (roomId: RoomId) => Promise<unknown>, minIntervalMs: number, now: () => number) {
-  const last = new Map<RoomId, number>();
-  let queue: Promise<unknown> = Promise.resolve();
-  return (roomId: RoomId): Promise<void> => {
-    const t = now();
-    for (const [r, at] of last) if (t - at >= minIntervalMs) last.delete(r);
-    if (last.has(roomId)) return Promise.resolve();
-    last.set(roomId, t);
-    const run = queue.then(() => reconcileNow(roomId));
-    queue = run.catch(() => undefined);
-    return run.then(() => undefined);
-  };
 }

@@ -1,0 +1,19 @@
+import type { RoomId } from '../state/ids.js';
+
+/**
+ * Re-checks a room from the server after a gappy sync, at most once per `minIntervalMs` per room
+ * and one room at a time, so a burst of gaps cannot flood the homeserver.
+ */
+export function gappyRechecker(reconcileNow: (roomId: RoomId) => Promise<unknown>, minIntervalMs: number, now: () => number) {
+  const last = new Map<RoomId, number>();
+  let queue: Promise<unknown> = Promise.resolve();
+  return (roomId: RoomId): Promise<void> => {
+    const t = now();
+    for (const [r, at] of last) if (t - at >= minIntervalMs) last.delete(r);
+    if (last.has(roomId)) return Promise.resolve();
+    last.set(roomId, t);
+    const run = queue.then(() => reconcileNow(roomId));
+    queue = run.catch(() => undefined);
+    return run.then(() => undefined);
+  };
+}
