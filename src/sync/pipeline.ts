@@ -1,3 +1,4 @@
+import type { z } from 'zod';
 import type { Logger } from '../log.js';
 import { decodeEvent, type TrackedEvent } from '../state/events.js';
 import { roomIdSchema, userIdSchema, type RoomId, type UserId } from '../state/ids.js';
@@ -61,6 +62,28 @@ interface PendingRoom {
   keys: string[];
 }
 
+type SyncRoom = z.infer<typeof syncRoomSchema>;
+
+function isJsonObject(v: unknown): v is Record<string, unknown> {
+  return typeof v === 'object' && v !== null && Object.getPrototypeOf(v) === Object.prototype;
+}
+
+function isEventsBlock(v: unknown, timeline: boolean): boolean {
+  if (v === undefined) return true;
+  if (!isJsonObject(v)) return false;
+  if (v.events !== undefined && !Array.isArray(v.events)) return false;
+  return !timeline || v.limited === undefined || typeof v.limited === 'boolean';
+}
+
+/**
+ * syncRoomSchema's answer for a room of the usual shape, without its copies of every event
+ * array; undefined (ask the schema) for anything else.
+ */
+function roomBlocks(raw: unknown): { success: true; data: SyncRoom; error?: undefined } | undefined {
+  if (!isJsonObject(raw) || !isEventsBlock(raw.state, false) || !isEventsBlock(raw.timeline, true)) return undefined;
+  return { success: true, data: raw };
+}
+
 /**
  * The one code path from a /sync response body to the store, shared by the live daemon and
  * `roomkeeper replay`: decode → guard → reduce → one batch → report what is new.
@@ -109,8 +132,8 @@ export class Pipeline {
     }
 
     const allKeys = pending.flatMap((p) => p.keys);
-    const seen = await this.#store.guard.has(allKeys);
-    const infos = await this.#store.rooms.infos(pending.map((p) => p.roomId));
+    // Two independent reads: let LevelDB's threads serve both at once.
+    const [seen, infos] = await Promise.all([this.#store.guard.has(allKeys), this.#store.rooms.infos(pending.map((p) => p.roomId))]);
 
     let marks: string[] = [];
     let ops: StoreOp[] = [];
@@ -176,7 +199,7 @@ export class Pipeline {
     result: ProcessResult,
   ): PendingRoom | undefined {
     const roomId = roomIdSchema.safeParse(rawRoomId);
-    const room = syncRoomSchema.safeParse(raw);
+    const room = roomBlocks(raw) ?? syncRoomSchema.safeParse(raw);
     if (!roomId.success || !room.success) {
       const reason = !roomId.success ? roomId.error.issues[0]?.message : room.error?.issues[0]?.message;
       this.#log.warn({ roomId: rawRoomId, reason }, 'room of sync response is malformed; skipped');
