@@ -230,7 +230,12 @@ export function simulate(steps: Step[]): Delivery[] {
       }
       case 'gappy': {
         const events = step.actions.map((a) => act(r, a)).filter((e) => e !== undefined);
-        if (!botIn(r) || events.length < 2) break;
+        if (!botIn(r) || events.length === 0) break;
+        // With one event there is no gap to bridge: it is delivered as an ordinary timeline.
+        if (events.length === 1) {
+          emit(step.merge, 'join', roomId, blocks([], events));
+          break;
+        }
         // Only the last event reaches the timeline; the state block bridges the gap before it.
         emit(step.merge, 'join', roomId, blocks(latestPerKey(events.slice(0, -1)), events.slice(-1), true));
         break;
