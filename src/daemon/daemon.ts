@@ -14,12 +14,13 @@ import { DEFAULT_RETRY_POLICY, type RetryPolicy } from '../matrix/retry.js';
 import { routeSdkLogs } from '../matrix/sdk-log.js';
 import { MetaStorageProvider } from '../matrix/storage.js';
 import { parseUserId, type RoomId, type UserId } from '../state/ids.js';
+import { invitesIn } from '../state/sync-body.js';
 import { Store } from '../store/store.js';
 import { Pipeline } from '../sync/pipeline.js';
 import { reconcile, type ReconcileReport, type RoomSource } from '../sync/reconcile.js';
 import { DirectRooms } from './direct-rooms.js';
 import { Effects } from './effects.js';
-import { invitesOf, PendingInvites } from './pending-invites.js';
+import { PendingInvites } from './pending-invites.js';
 import { gappyRechecker } from './gappy-recheck.js';
 import { statusSource } from './status.js';
 
@@ -238,7 +239,7 @@ export async function startDaemon(options: DaemonOptions): Promise<Daemon> {
       client.syncingTimeout = longPollMs;
       metrics.observeSync((now() - lastSinkEnd) / 1000);
       // On disk before the commit that moves the token past them (see PendingInvites).
-      await pending.add(invitesOf(body, botUserId));
+      await pending.add(invitesIn(body, botUserId));
       const started = performance.now();
       const result = await exclusive(() => pipeline.process(body));
       for (const roomId of result.snapshots) joining.delete(roomId);

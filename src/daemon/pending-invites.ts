@@ -1,35 +1,12 @@
 import { z } from 'zod';
 import type { Logger } from '../log.js';
-import { roomIdSchema, userIdSchema, type UserId } from '../state/ids.js';
+import { roomIdSchema, userIdSchema } from '../state/ids.js';
 import type { KeyValue } from '../store/store.js';
-import type { Invite } from '../sync/pipeline.js';
+import type { Invite } from '../state/sync-body.js';
 
 const KEY = 'pending-invites';
 
 const storedSchema = z.array(z.object({ roomId: roomIdSchema, inviter: userIdSchema.optional(), isDirect: z.boolean() }));
-
-/**
- * The bot's invites in a /sync body (spec: `rooms.invite`, whose `invite_state` ends with the
- * bot's own `m.room.member` invite). Read before the body is committed, unlike the pipeline's.
- */
-export function invitesOf(body: unknown, botUserId: UserId): Invite[] {
-  const byRoom = (body as { rooms?: { invite?: unknown } } | null)?.rooms?.invite;
-  if (typeof byRoom !== 'object' || byRoom === null) return [];
-  const invites: Invite[] = [];
-  for (const [rawRoomId, room] of Object.entries(byRoom as Record<string, unknown>)) {
-    const roomId = roomIdSchema.safeParse(rawRoomId);
-    if (!roomId.success) continue;
-    const events = (room as { invite_state?: { events?: unknown } } | null)?.invite_state?.events;
-    const own = Array.isArray(events)
-      ? (events as { type?: unknown; state_key?: unknown; sender?: unknown; content?: { membership?: unknown; is_direct?: unknown } }[]).find(
-          (e) => e?.type === 'm.room.member' && e.state_key === botUserId && e.content?.membership === 'invite',
-        )
-      : undefined;
-    const inviter = userIdSchema.safeParse(own?.sender);
-    invites.push({ roomId: roomId.data, inviter: inviter.success ? inviter.data : undefined, isDirect: own?.content?.is_direct === true });
-  }
-  return invites;
-}
 
 /**
  * Invites received but not answered yet, kept in the store. The sync token that follows an invite

@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { roomIdSchema, userIdSchema, type RoomId, type UserId } from './ids.js';
 
 /**
  * The shape of a client-server /sync response (v3), read leniently and in layers: rooms stay raw
@@ -30,3 +31,33 @@ export const syncRoomSchema = z
   .loose();
 
 export type SyncBody = z.infer<typeof syncBodySchema>;
+
+/** An invite of the bot, from a response's `rooms.invite`. Stripped state has no event ids. */
+export interface Invite {
+  roomId: RoomId;
+  inviter?: UserId;
+  isDirect: boolean;
+}
+
+type StrippedEvent = { type?: unknown; state_key?: unknown; sender?: unknown; content?: { membership?: unknown; is_direct?: unknown } };
+
+/**
+ * The bot's invites in a /sync body (spec: `rooms.invite`, whose `invite_state` holds the bot's
+ * own `m.room.member` invite with the inviter as sender). Rooms with malformed ids are left out.
+ */
+export function invitesIn(body: unknown, botUserId: UserId): Invite[] {
+  const byRoom = (body as { rooms?: { invite?: unknown } } | null)?.rooms?.invite;
+  if (typeof byRoom !== 'object' || byRoom === null) return [];
+  const invites: Invite[] = [];
+  for (const [rawRoomId, room] of Object.entries(byRoom as Record<string, unknown>)) {
+    const roomId = roomIdSchema.safeParse(rawRoomId);
+    if (!roomId.success) continue;
+    const events = (room as { invite_state?: { events?: unknown } } | null)?.invite_state?.events;
+    const own = Array.isArray(events)
+      ? (events as (StrippedEvent | null)[]).find((e) => e?.type === 'm.room.member' && e.state_key === botUserId && e.content?.membership === 'invite')
+      : undefined;
+    const inviter = userIdSchema.safeParse(own?.sender);
+    invites.push({ roomId: roomId.data, inviter: inviter.success ? inviter.data : undefined, isDirect: own?.content?.is_direct === true });
+  }
+  return invites;
+}

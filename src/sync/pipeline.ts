@@ -1,9 +1,9 @@
 import type { z } from 'zod';
 import type { Logger } from '../log.js';
 import { decodeEvent, type TrackedEvent } from '../state/events.js';
-import { roomIdSchema, userIdSchema, type RoomId, type UserId } from '../state/ids.js';
+import { roomIdSchema, type RoomId, type UserId } from '../state/ids.js';
 import { planRoom, type RoomEntry, type StoreOp } from '../state/reduce.js';
-import { syncBodySchema, syncRoomSchema } from '../state/sync-body.js';
+import { syncBodySchema, syncRoomSchema, invitesIn, type Invite } from '../state/sync-body.js';
 import { guardKey } from '../store/keys.js';
 import type { Store } from '../store/store.js';
 
@@ -14,12 +14,7 @@ export interface FreshEvent {
   event: TrackedEvent;
 }
 
-/** An invite of the bot, from the response's `rooms.invite`. Stripped state has no event ids. */
-export interface Invite {
-  roomId: RoomId;
-  inviter?: UserId;
-  isDirect: boolean;
-}
+export type { Invite } from '../state/sync-body.js';
 
 /** What one /sync response did. */
 export interface ProcessResult {
@@ -126,10 +121,7 @@ export class Pipeline {
         if (p !== undefined) pending.push(p);
       }
     }
-    for (const [rawRoomId, room] of Object.entries(rooms?.invite ?? {})) {
-      const invite = this.#decodeInvite(rawRoomId, room);
-      if (invite !== undefined) result.invites.push(invite);
-    }
+    result.invites = invitesIn(body, this.#bot);
 
     const allKeys = pending.flatMap((p) => p.keys);
     // Two independent reads: let LevelDB's threads serve both at once.
@@ -235,21 +227,5 @@ export class Pipeline {
       }
     }
     return p;
-  }
-
-  #decodeInvite(rawRoomId: string, raw: unknown): Invite | undefined {
-    const roomId = roomIdSchema.safeParse(rawRoomId);
-    if (!roomId.success) {
-      this.#log.warn({ roomId: rawRoomId }, 'invite for a malformed room id skipped');
-      return undefined;
-    }
-    const events = (raw as { invite_state?: { events?: unknown } } | null)?.invite_state?.events;
-    const own = Array.isArray(events)
-      ? (events as { type?: unknown; state_key?: unknown; sender?: unknown; content?: { membership?: unknown; is_direct?: unknown } }[]).find(
-          (e) => e?.type === 'm.room.member' && e.state_key === this.#bot && e.content?.membership === 'invite',
-        )
-      : undefined;
-    const inviter = userIdSchema.safeParse(own?.sender);
-    return { roomId: roomId.data, inviter: inviter.success ? inviter.data : undefined, isDirect: own?.content?.is_direct === true };
   }
 }
