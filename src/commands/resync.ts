@@ -1,16 +1,11 @@
 import type { RoomId } from '../state/ids.js';
+import type { ReconcileReport } from '../sync/reconcile.js';
 import { refOf } from './parse.js';
 import type { Command } from './command.js';
 import { code, line, reply, roomLabel, strong } from './render.js';
 import { resolveRoom } from './resolve-room.js';
 import { loadSharedRooms, unresolvedReply, type RoomsDeps } from './shared-rooms.js';
 
-/** What a reconcile with the server changed, in rooms. */
-export interface ReconcileReport {
-  purged: number;
-  snapshotted: number;
-  unchanged: number;
-}
 
 export interface ResyncDeps extends RoomsDeps {
   /** Reconciles one room, or every room when `roomId` is left out, with the homeserver. */
@@ -18,7 +13,8 @@ export interface ResyncDeps extends RoomsDeps {
 }
 
 function summary(r: ReconcileReport): string {
-  return `${r.purged} purged, ${r.snapshotted} snapshotted again, ${r.unchanged} unchanged.`;
+  const failed = r.failed > 0 ? `, ${r.failed} could not be read from the homeserver` : '';
+  return `${r.purged} purged, ${r.snapshotted} snapshotted again, ${r.unchanged} unchanged${failed}.`;
 }
 
 /** `!resync [REF]`, admin only: reconciles one shared room, or all rooms, with the server. */

@@ -30,7 +30,7 @@ export function makeHarness(over: Partial<DispatchDeps> = {}) {
     rooms: makeWorld(),
     botId: bot,
     status,
-    reconcile: vi.fn(() => Promise.resolve({ purged: 0, snapshotted: 0, unchanged: 7 })),
+    reconcile: vi.fn(() => Promise.resolve({ purged: 0, snapshotted: 0, unchanged: 7, failed: 0 })),
     prune: vi.fn(() => Promise.resolve(3)),
     defaultPruneAgeMs: 86_400_000,
     prefix: '!',

@@ -4,7 +4,7 @@ import type { RoomId } from '../../src/state/ids.js';
 import { makeWorld, roomsCtx } from './world.js';
 
 function ctx() {
-  const reconcile = vi.fn((_roomId?: RoomId) => Promise.resolve({ purged: 1, snapshotted: 2, unchanged: 30 }));
+  const reconcile = vi.fn((_roomId?: RoomId) => Promise.resolve({ purged: 1, snapshotted: 2, unchanged: 30, failed: 0 }));
   return { ...roomsCtx(makeWorld(), undefined, { isAdmin: true }), reconcile };
 }
 
@@ -28,6 +28,12 @@ describe('resync', () => {
     const r = await resyncCommand.run(c, ['!secret:hs.test']);
     expect(c.reconcile).not.toHaveBeenCalled();
     expect(r.body).toMatch(/^I know no room “!secret:hs.test”/);
+  });
+
+  it('says how many rooms could not be read when the homeserver failed for some', async () => {
+    const c = { ...ctx(), reconcile: vi.fn(() => Promise.resolve({ purged: 0, snapshotted: 1, unchanged: 2, failed: 3 })) };
+    const r = await resyncCommand.run(c, []);
+    expect(r.body).toBe('Reconciled all rooms: 0 purged, 1 snapshotted again, 2 unchanged, 3 could not be read from the homeserver.');
   });
 
   it('is marked admin-only', () => {
