@@ -14,6 +14,7 @@ import { DEFAULT_RETRY_POLICY, type RetryPolicy } from '../matrix/retry.js';
 import { routeSdkLogs } from '../matrix/sdk-log.js';
 import { MetaStorageProvider } from '../matrix/storage.js';
 import { parseUserId, type RoomId, type UserId } from '../state/ids.js';
+import { eventType } from '../state/events.js';
 import { invitesIn } from '../state/sync-body.js';
 import { Store } from '../store/store.js';
 import { Pipeline } from '../sync/pipeline.js';
@@ -244,7 +245,7 @@ export async function startDaemon(options: DaemonOptions): Promise<Daemon> {
       const result = await exclusive(() => pipeline.process(body));
       for (const roomId of result.snapshots) joining.delete(roomId);
       metrics.observeCommit((performance.now() - started) / 1000);
-      for (const f of result.fresh) metrics.countEvents('applied', typeOf(f.event));
+      for (const f of result.fresh) metrics.countEvents('applied', eventType(f.event));
       metrics.countEvents('duplicate', undefined, result.duplicates);
       metrics.countEvents('invalid', undefined, result.invalid);
       await effects.after(result, body, !synced);
@@ -313,22 +314,3 @@ function inviteAsPolicy(config: Config) {
   return p.mode === 'allow' ? { allow: { users: p.users, servers: p.servers } } : p.mode;
 }
 
-function typeOf(e: import('../state/events.js').TrackedEvent): string {
-  switch (e.kind) {
-    case 'member':
-      return 'm.room.member';
-    case 'name':
-      return 'm.room.name';
-    case 'canonical-alias':
-      return 'm.room.canonical_alias';
-    case 'topic':
-      return 'm.room.topic';
-    case 'encryption':
-      return 'm.room.encryption';
-    case 'message':
-      return 'm.room.message';
-    case 'other-state':
-    case 'other':
-      return e.type;
-  }
-}

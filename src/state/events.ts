@@ -281,3 +281,24 @@ function decodeWithSchema(raw: unknown, requireState: boolean): DecodeResult {
 export function isStateEvent(e: TrackedEvent): boolean {
   return e.kind !== 'message' && e.kind !== 'other';
 }
+
+/** The Matrix event type of a decoded event (for metrics and logs). */
+export function eventType(e: TrackedEvent): string {
+  switch (e.kind) {
+    case 'member':
+      return 'm.room.member';
+    case 'name':
+      return 'm.room.name';
+    case 'canonical-alias':
+      return 'm.room.canonical_alias';
+    case 'topic':
+      return 'm.room.topic';
+    case 'encryption':
+      return 'm.room.encryption';
+    case 'message':
+      return 'm.room.message';
+    case 'other-state':
+    case 'other':
+      return e.type;
+  }
+}
