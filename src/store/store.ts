@@ -6,15 +6,16 @@ import { RoomkeeperError } from '../errors.js';
 import type { StoreOp } from '../state/reduce.js';
 import type { RoomId, UserId } from '../state/ids.js';
 import { headOf, prefixRange, roomUserKey, SEP, suffixOf, timeKey, timeKeyBefore, userRoomKey } from './keys.js';
+import { META_KEYS, type MetaKey } from './meta-keys.js';
 import { namespaces, type Db, type Namespaces } from './level.js';
 import { Rooms } from './rooms.js';
 
 /** Version of the key layout and value formats written by this code. */
 export const SCHEMA_VERSION = 1;
 
-const META_SCHEMA = 'schema-version';
-const META_SYNC_TOKEN = 'sync-token';
-const META_GUARD_COUNT = 'guard-count';
+const META_SCHEMA = META_KEYS.schemaVersion;
+const META_SYNC_TOKEN = META_KEYS.syncToken;
+const META_GUARD_COUNT = META_KEYS.guardCount;
 
 /** A room with at least this many guard keys to check has them answered from its range of the guard. */
 const RANGE_READ_MIN_KEYS = 32;
@@ -49,7 +50,19 @@ export interface CommitPlan {
   ops: readonly StoreOp[];
   /** The /sync `next_batch` once the whole response is in this or an earlier commit. */
   syncToken?: string;
+  /** Other meta entries that must land with this commit and not before it (pending invites). */
+  meta?: readonly MetaWrite[];
   now: number;
+}
+
+/**
+ * One meta entry of a commit. Its value is read when the batch is filled, under the write lock
+ * that `meta.put` also takes: a list changed meanwhile by another write lands as it is then,
+ * never an older copy after a newer one.
+ */
+export interface MetaWrite {
+  key: MetaKey;
+  value: () => string;
 }
 
 /** The processed-event guard. */
@@ -113,8 +126,9 @@ export class Store {
     const meta = this.#ns.meta;
     this.meta = {
       get: (key) => meta.get(key),
-      put: (key, value) => meta.put(key, value),
-      del: (key) => meta.del(key),
+      // Under the write lock, in order with commits that carry meta writes (see MetaWrite).
+      put: (key, value) => this.#exclusive(() => meta.put(key, value)),
+      del: (key) => this.#exclusive(() => meta.del(key)),
     };
   }
 
@@ -364,6 +378,7 @@ export class Store {
         }
       }
     }
+    for (const write of plan.meta ?? []) put(p.meta + write.key, write.value());
     if (plan.syncToken !== undefined) put(p.meta + META_SYNC_TOKEN, plan.syncToken);
     return n;
   }

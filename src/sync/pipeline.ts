@@ -3,9 +3,9 @@ import type { Logger } from '../log.js';
 import { decodeEvent, type TrackedEvent } from '../state/events.js';
 import { roomIdSchema, type RoomId, type UserId } from '../state/ids.js';
 import { planRoom, type RoomEntry, type StoreOp } from '../state/reduce.js';
-import { syncBodySchema, syncRoomSchema, invitesIn, type Invite } from '../state/sync-body.js';
+import { directContentIn, invitesIn, invitesOf, syncBodySchema, syncRoomSchema, type Invite } from '../state/sync-body.js';
 import { guardKey } from '../store/keys.js';
-import type { Store } from '../store/store.js';
+import type { MetaWrite, Store } from '../store/store.js';
 
 /** An event processed for the first time, handed to effects after its commit. */
 export interface FreshEvent {
@@ -23,6 +23,8 @@ export interface ProcessResult {
   invalid: number;
   fresh: FreshEvent[];
   invites: Invite[];
+  /** The content of the bot's `m.direct` account data when the response carries it (raw). */
+  direct?: unknown;
   /** Rooms rebuilt from this response because the bot joined them. */
   snapshots: RoomId[];
   /** Rooms whose timeline was `limited` (a gap the state block bridges). */
@@ -48,6 +50,15 @@ export interface PipelineOptions {
    * token in the last; each room stays whole in one batch.
    */
   maxBatchKeys?: number;
+}
+
+/** How one response is committed. */
+export interface ProcessOptions {
+  /**
+   * Meta entries to commit in the same batch as the response's sync token, given its invites:
+   * what must be on disk exactly when the token moves past them (the pending-invite list).
+   */
+  metaWithToken?: (invites: readonly Invite[]) => readonly MetaWrite[];
 }
 
 interface PendingRoom {
@@ -100,12 +111,18 @@ export class Pipeline {
   }
 
   /** Processes one whole /sync response body and commits it; effects may run once it returns. */
-  async process(body: unknown): Promise<ProcessResult> {
+  async process(body: unknown, options: ProcessOptions = {}): Promise<ProcessResult> {
     const result: ProcessResult = { applied: 0, duplicates: 0, invalid: 0, fresh: [], invites: [], snapshots: [], gappy: [] };
+    const direct = directContentIn(body);
+    if (direct !== undefined) result.direct = direct;
     const parsed = syncBodySchema.safeParse(body);
     if (!parsed.success) {
       this.#log.warn({ reason: parsed.error.issues[0]?.message }, 'sync response is not a /sync body; skipped');
       result.invalid++;
+      // Its invites still count: the server sends each once.
+      result.invites = invitesIn(body, this.#bot);
+      const meta = options.metaWithToken?.(result.invites) ?? [];
+      if (meta.length > 0) await this.#store.commit({ marks: [], ops: [], meta, now: this.#now() });
       this.#count(result);
       return result;
     }
@@ -121,7 +138,7 @@ export class Pipeline {
         if (p !== undefined) pending.push(p);
       }
     }
-    result.invites = invitesIn(body, this.#bot);
+    result.invites = invitesOf(rooms?.invite, this.#bot);
 
     const allKeys = pending.flatMap((p) => p.keys);
     // Two independent reads: let LevelDB's threads serve both at once.
@@ -148,7 +165,8 @@ export class Pipeline {
       for (const m of roomMarks) marks.push(m);
       for (const op of plan.ops) ops.push(op);
     }
-    await this.#store.commit({ marks, ops, now, syncToken: parsed.data.next_batch });
+    const meta = options.metaWithToken?.(result.invites);
+    await this.#store.commit({ marks, ops, now, syncToken: parsed.data.next_batch, meta });
     this.#count(result);
     this.totals.lastCommitAt = now;
     return result;
