@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { eventIdSchema, userIdSchema, type EventId, type UserId } from './ids.js';
+import { isJsonObject } from './json.js';
 
 /**
  * Untrusted event JSON from /sync, decoded into the few shapes roomkeeper acts on.
@@ -96,11 +97,6 @@ export function decodeEvent(raw: unknown, requireState: boolean): DecodeResult {
 // mirror baseSchema, memberContent, the content schemas above and ids.ts; change them together.
 
 const MEMBERSHIP_SET: ReadonlySet<string> = new Set(MEMBERSHIPS);
-
-/** A plain object as JSON.parse makes it: narrower than what z.object accepts. */
-function isJsonObject(v: unknown): v is Record<string, unknown> {
-  return typeof v === 'object' && v !== null && Object.getPrototypeOf(v) === Object.prototype;
-}
 
 /**
  * Narrower than what z.record accepts too: z.record also looks at an own `constructor` and

@@ -24,6 +24,13 @@ export type MetaKey = (typeof META_KEYS)[keyof typeof META_KEYS];
 export const META_PREFIXES = {
   /** matrix-bot-sdk's own key-value entries, prefixed so they cannot collide with ours. */
   sdkValue: 'sdk-kv:',
-  /** When the bot last told a DM room it shares no room with the peer (daemon/direct-rooms.ts). */
+  /** That a room was sent the "private commands only" notice, and when (daemon/direct-rooms.ts). */
   dmNotice: 'dm-notice:',
 } as const;
+
+/** A string key-value view of the `meta` namespace, for matrix-bot-sdk's storage provider. */
+export interface KeyValue {
+  get(key: string): Promise<string | undefined>;
+  put(key: string, value: string): Promise<void>;
+  del(key: string): Promise<void>;
+}
