@@ -21,8 +21,13 @@ export type { CommitPlan, GuardReader, MetaWrite, RoomEvents, RoomInfoReader, Sy
 export { Pipeline, type FreshEvent, type Invite, type PipelineTotals, type ProcessResult } from './sync/pipeline.js';
 
 export interface OpenOptions {
-  /** Directory of the LevelDB database; created if missing. One process at a time. */
+  /** Directory of the LevelDB database. One process at a time. */
   dataDir: string;
+  /**
+   * Create the database when the directory is absent or empty. Without it, a directory with no
+   * roomkeeper database is refused (STORE_NOT_FOUND): a mistyped path never starts an empty record.
+   */
+  create?: boolean;
   /** The bot's own user id: its joins and leaves drive each room's life. */
   botUserId: string;
   /** A pino logger for warnings about malformed events; silent when left out. */
@@ -45,13 +50,14 @@ export interface Roomkeeper {
 }
 
 /**
- * Opens (or creates) a roomkeeper store for embedding. Fails with RoomkeeperError `STORE_LOCKED`
- * when another process has the directory open.
+ * Opens (with `create`, creates) a roomkeeper store for embedding. Fails with RoomkeeperError
+ * `STORE_LOCKED` when another process has the directory open, `STORE_NOT_FOUND` when it holds no
+ * database and `create` is not set.
  */
 export async function openRoomkeeper(options: OpenOptions): Promise<Roomkeeper> {
   const botUserId = parseUserId(options.botUserId);
   if (botUserId === undefined) throw new TypeError(`botUserId: "${options.botUserId}" is not a user id like @bot:example.org`);
-  const store = await Store.open(options.dataDir);
+  const store = await Store.open(options.dataDir, { create: options.create === true });
   const pipeline = new Pipeline(store, { botUserId, log: options.log ?? pino({ level: 'silent' }) });
   return {
     rooms: store.rooms,

@@ -65,8 +65,8 @@ function logLevel(value: string | boolean | undefined): LogLevel {
   return value as LogLevel;
 }
 
-async function withStore<T>(dataDir: string, fn: (store: Store) => Promise<T>): Promise<T> {
-  const store = await Store.open(dataDir);
+async function withStore<T>(dataDir: string, fn: (store: Store) => Promise<T>, create = false): Promise<T> {
+  const store = await Store.open(dataDir, { create });
   try {
     return await fn(store);
   } finally {
@@ -91,6 +91,7 @@ async function replayCommand(args: string[], io: Io): Promise<number> {
   const progress = io.stderr.isTTY === true ? progressBar(io.stderr) : undefined;
   const summary = await withStore(dataDir, (store) =>
     replay({ store, botUserId, log, file, stdin: io.stdin as NodeJS.ReadableStream & import('node:stream').Readable, onProgress: progress?.update }),
+    true,
   );
   progress?.done();
   if (values.json === true) {

@@ -1,5 +1,5 @@
 import { randomBytes } from 'node:crypto';
-import { mkdir, rm, writeFile } from 'node:fs/promises';
+import { rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { loadConfig, type Config } from '../config.js';
 import { isRoomkeeperError } from '../errors.js';
@@ -17,7 +17,6 @@ export interface Check {
 async function checkDataDir(dataDir: string): Promise<Check[]> {
   const probe = join(dataDir, `.doctor-${randomBytes(4).toString('hex')}`);
   try {
-    await mkdir(dataDir, { recursive: true });
     await writeFile(probe, '');
     await rm(probe);
   } catch (err) {

@@ -89,7 +89,7 @@ export async function startDaemon(options: DaemonOptions): Promise<Daemon> {
   log.info({ version, config: redactConfig(config) }, 'starting roomkeeper');
   routeSdkLogs(log, { secrets: config.auth.method === 'accessToken' ? [config.auth.accessToken] : [config.auth.password] });
 
-  const store = await Store.open(config.dataDir);
+  const store = await Store.open(config.dataDir, { create: true });
   const cleanup: (() => Promise<void> | void)[] = [() => store.close()];
   const closeAll = async () => {
     for (const fn of cleanup.reverse()) {

@@ -39,7 +39,7 @@ describe('doctor', () => {
   });
 
   it('says the data dir is in use when the daemon holds it', async () => {
-    const store = await Store.open(env.ROOMKEEPER_DATA_DIR!);
+    const store = await Store.open(env.ROOMKEEPER_DATA_DIR!, { create: true });
     try {
       const db = (await doctor(undefined, env)).find((c) => c.name === 'database');
       expect(db?.status).toBe('fail');

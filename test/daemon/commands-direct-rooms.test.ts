@@ -42,7 +42,7 @@ describe('DirectRooms', () => {
   let direct: DirectRooms;
 
   beforeEach(async () => {
-    store = await Store.open(await dirs.make());
+    store = await Store.open(await dirs.make(), { create: true });
     account = new SlowAccount();
     direct = new DirectRooms(store, account, createLogger({ level: 'silent' }));
     await direct.load();

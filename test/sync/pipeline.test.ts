@@ -18,7 +18,7 @@ afterEach(async () => {
 });
 
 async function setup(options: { maxBatchKeys?: number } = {}) {
-  const store = await Store.open(await dirs.make());
+  const store = await Store.open(await dirs.make(), { create: true });
   stores.push(store);
   const { log, lines } = memoryLogger();
   const pipeline = new Pipeline(store, { botUserId: BOT as UserId, log, now: () => 1_000, ...options });
@@ -253,7 +253,7 @@ describe('Pipeline', () => {
       return body;
     };
     const reopen = async (dataDir: string) => {
-      const store = await Store.open(dataDir);
+      const store = await Store.open(dataDir, { create: true });
       stores.push(store);
       return { store, invites: await new PendingInvites(store.meta, memoryLogger().log).load() };
     };
