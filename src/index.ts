@@ -3,6 +3,7 @@
  * response bodies, for any matrix-bot-sdk bot to embed.
  */
 import pino from 'pino';
+import { RoomkeeperError } from './errors.js';
 import type { Logger } from './log.js';
 import { parseUserId } from './state/ids.js';
 import type { RoomsReader } from './store/rooms-reader.js';
@@ -38,7 +39,10 @@ export interface OpenOptions {
 export interface Roomkeeper {
   /** Who is in which room: roomsOf, membersOf, memberCount, info, sharedRooms, allRooms. */
   rooms: RoomsReader & Rooms;
-  /** Applies one whole /sync response body (in order, each once or more: duplicates are skipped). */
+  /**
+   * Applies one whole /sync response body (in order, each once or more: duplicates are skipped).
+   * Calls run one at a time in call order; STORE_CLOSED after close().
+   */
   process(body: unknown): Promise<ProcessResult>;
   /** Forgets processed events older than `cutoffMs` (epoch ms); returns how many went. */
   prune(cutoffMs: number): Promise<number>;
@@ -59,12 +63,29 @@ export async function openRoomkeeper(options: OpenOptions): Promise<Roomkeeper> 
   if (botUserId === undefined) throw new TypeError(`botUserId: "${options.botUserId}" is not a user id like @bot:example.org`);
   const store = await Store.open(options.dataDir, { create: options.create === true });
   const pipeline = new Pipeline(store, { botUserId, log: options.log ?? pino({ level: 'silent' }) });
+
+  // One body at a time, in the order they came: two at once would each read the guard and
+  // RoomInfo before the other's commit, apply the same events twice and keep one RoomInfo.
+  let tail: Promise<unknown> = Promise.resolve();
+  let closed = false;
+  const processInTurn = (body: unknown): Promise<ProcessResult> => {
+    if (closed) return Promise.reject(new RoomkeeperError('STORE_CLOSED', 'this roomkeeper store is closed'));
+    const run = tail.then(() => pipeline.process(body));
+    tail = run.catch(() => undefined);
+    return run;
+  };
+
   return {
     rooms: store.rooms,
-    process: (body) => pipeline.process(body),
+    process: processInTurn,
     prune: (cutoffMs) => store.guard.prune(cutoffMs),
     totals: pipeline.totals,
     syncToken: () => store.syncToken(),
-    close: () => store.close(),
+    async close() {
+      // Bodies asked for before close() still commit; any asked for after get STORE_CLOSED.
+      closed = true;
+      await tail;
+      await store.close();
+    },
   };
 }
