@@ -34,9 +34,6 @@ export function storeError(err: unknown, dataDir: string, during: 'open' | 'use'
   const cause = rootCause(err);
   const make = (code: ConstructorParameters<typeof RoomkeeperError>[0], what: string, hint: string) =>
     new RoomkeeperError(code, `data directory ${dataDir}: ${what} (${cause}); ${hint}`, { cause: err });
-  if (codes.includes('LEVEL_LOCKED')) {
-    return new RoomkeeperError('STORE_LOCKED', `data directory ${dataDir} is in use by another roomkeeper process`, { cause: err });
-  }
   if (during === 'use' && codes.includes('LEVEL_DATABASE_NOT_OPEN') && codes.length === 1) {
     return new RoomkeeperError('STORE_CLOSED', `the roomkeeper store of ${dataDir} is closed`, { cause: err });
   }
@@ -48,6 +45,10 @@ export function storeError(err: unknown, dataDir: string, during: 'open' | 'use'
   }
   if (/permission denied|EACCES|EPERM|operation not permitted/i.test(text)) {
     return make('STORE_UNWRITABLE', 'permission denied', 'give the user running roomkeeper read and write access to the directory and its files');
+  }
+  // classic-level calls every failure to take LevelDB's LOCK file locked, a read-only one included.
+  if (codes.includes('LEVEL_LOCKED')) {
+    return new RoomkeeperError('STORE_LOCKED', `data directory ${dataDir} is in use by another roomkeeper process`, { cause: err });
   }
   if (codes.includes('LEVEL_CORRUPTION') || /corruption/i.test(text)) {
     return make('STORE_CORRUPT', 'the database is damaged', 'restore the data directory from a backup');
