@@ -5,7 +5,7 @@ import { describeRoom, describeUser, inspectAll } from './cli/inspect.js';
 import { replay } from './cli/replay.js';
 import { run } from './cli/run.js';
 import { isRoomkeeperError, RoomkeeperError } from './errors.js';
-import { createLogger, type LogLevel } from './log.js';
+import { createLogger, LOG_LEVELS, type LogLevel } from './log.js';
 import { parseDuration } from './state/duration.js';
 import { parseRoomId, parseUserId } from './state/ids.js';
 import { Store } from './store/store.js';
@@ -56,10 +56,9 @@ function required(value: string | boolean | undefined, flag: string): string {
   return value;
 }
 
-const LOG_LEVELS = ['trace', 'debug', 'info', 'warn', 'error', 'fatal', 'silent'];
 function logLevel(value: string | boolean | undefined): LogLevel {
   if (value === undefined) return 'warn';
-  if (typeof value !== 'string' || !LOG_LEVELS.includes(value)) {
+  if (typeof value !== 'string' || !(LOG_LEVELS as readonly string[]).includes(value)) {
     throw new RoomkeeperError('USAGE', `--log-level must be one of ${LOG_LEVELS.join(', ')}`);
   }
   return value as LogLevel;

@@ -1,7 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import { mkdir, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { loadConfig, type Config } from '../config.js';
+import { loadConfig, type Config } from '../config/index.js';
 import { isRoomkeeperError } from '../errors.js';
 import { probeVersions, probeWhoAmI } from '../matrix/probe.js';
 import { cryptoAvailability } from '../matrix/sdk.js';
