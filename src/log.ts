@@ -17,6 +17,8 @@ export interface LoggerOptions {
   fd?: 1 | 2;
   /** Human-readable lines instead of JSON (the daemon on a terminal, or by config). */
   pretty?: boolean;
+  /** Fields added to every line, computed when it is written (replay's current input line). */
+  mixin?: () => Record<string, unknown>;
 }
 
 /** Paths that may hold secrets; pino replaces their values before a line is written. */
@@ -42,6 +44,7 @@ export function createLogger(options: LoggerOptions = {}): Logger {
       base: { name: 'roomkeeper' },
       redact: { paths: REDACTED_PATHS, censor: '[redacted]' },
       serializers: { err: pino.stdSerializers.err },
+      ...(options.mixin === undefined ? {} : { mixin: options.mixin }),
     },
     options.destination ??
       (options.pretty === true

@@ -12,6 +12,9 @@ const DAY = 24 * HOUR;
 // interval that feeds a timer must stay below it.
 const LONGEST_TIMER = 2 ** 31 - 1;
 
+/** The shortest guard retention: a pruned guard entry lets a re-delivered event through again. */
+export const MIN_GUARD_RETENTION_MS = HOUR;
+
 // Every message that quotes a value is written here; the two secrets never quote theirs.
 
 const quoted = (text: string) => ({ error: (iss: { input?: unknown }) => `${show(iss.input)} ${text}` });
@@ -139,8 +142,7 @@ export const configSchema = z
       .prefault('all'),
     guard: z
       .strictObject({
-        // A pruned guard entry lets a re-delivered event through again, so keep at least an hour.
-        retention: durationSchema({ min: HOUR }).prefault('30d'),
+        retention: durationSchema({ min: MIN_GUARD_RETENTION_MS }).prefault('30d'),
         pruneInterval: durationSchema({
           min: MINUTE,
           max: LONGEST_TIMER,
