@@ -40,7 +40,7 @@ async function statOrUndefined(path: string): Promise<Awaited<ReturnType<typeof 
   try {
     return await stat(path);
   } catch (err) {
-    if (codeOf(err) === 'ENOENT') return undefined;
+    if (codeOf(err) === 'ENOENT' || codeOf(err) === 'ENOTDIR') return undefined;
     throw err;
   }
 }
