@@ -22,10 +22,9 @@ export function readConfigFile(label: string, path: string): FileRead {
   if (doc.errors.length > 0) {
     return {
       ok: false,
-      problems: doc.errors.map((err) => {
-        const { line, col } = lineCounter.linePos(err.pos[0]);
-        return `${label}:${line}:${col}: invalid YAML: ${err.message}`;
-      }),
+      problems: firstPerLine(doc.errors.map((err) => ({ ...lineCounter.linePos(err.pos[0]), message: err.message }))).map(
+        ({ line, col, message }) => `${label}:${line}:${col}: invalid YAML: ${message}`,
+      ),
     };
   }
   let data: unknown;
@@ -40,4 +39,10 @@ export function readConfigFile(label: string, path: string): FileRead {
     return { ok: false, problems: [`${label}: the top level must be a mapping of field names to values`] };
   }
   return { ok: true, data };
+}
+
+/** One syntax error makes the parser report more at the same place; the first of each line says what is wrong. */
+function firstPerLine<T extends { line: number }>(errors: readonly T[]): T[] {
+  const seen = new Set<number>();
+  return errors.filter((err) => !seen.has(err.line) && seen.add(err.line));
 }

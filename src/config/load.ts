@@ -23,8 +23,18 @@ export function configFileOf(options: Pick<LoadConfigOptions, 'file' | 'env'>): 
   return options.file ?? (options.env[CONFIG_FILE_VAR] || undefined);
 }
 
+/** What `tryLoadConfig` found: the config, or every problem, one line each. */
+export type ConfigResult = { ok: true; config: Config } | { ok: false; problems: string[]; cause?: unknown };
+
 /** Reads, merges (environment over file) and validates the config, throwing one CONFIG_INVALID error that lists every problem. */
 export function loadConfig(options: LoadConfigOptions): Config {
+  const result = tryLoadConfig(options);
+  if (!result.ok) throw invalid(result.problems, result.cause);
+  return result.config;
+}
+
+/** `loadConfig` with the problems as a value: `doctor` prints them one per line. */
+export function tryLoadConfig(options: LoadConfigOptions): ConfigResult {
   const cwd = options.cwd ?? process.cwd();
   const envRead = readEnv(options.env);
   const problems = [...envRead.problems];
@@ -36,7 +46,7 @@ export function loadConfig(options: LoadConfigOptions): Config {
     const path = resolve(cwd, fileLabel);
     const read = readConfigFile(fileLabel, path);
     // Without the file's content, validating the rest would only add noise ("required" fields).
-    if (!read.ok) throw invalid([...read.problems, ...problems], read.cause);
+    if (!read.ok) return { ok: false, problems: [...read.problems, ...problems], cause: read.cause };
     fileData = read.data;
     fileDir = dirname(path);
   }
@@ -59,7 +69,7 @@ export function loadConfig(options: LoadConfigOptions): Config {
   // A password may end in spaces; only the line break an editor adds is dropped.
   const passwordFromFile = readSecretFile('passwordFile', merged, sources, problems, (s) => s.replace(/\r?\n$/, ''));
 
-  if (!parsed.success || problems.length > 0) throw invalid(problems);
+  if (!parsed.success || problems.length > 0) return { ok: false, problems };
   const { accessToken, accessTokenFile: _t, password, passwordFile: _p, userId, ...rest } = parsed.data;
 
   let auth: LoginMethod;
@@ -72,7 +82,7 @@ export function loadConfig(options: LoadConfigOptions): Config {
   } else {
     throw new TypeError('configSchema let a config through without a way to log in');
   }
-  return { ...rest, auth, dataDir: resolvePath(['dataDir'], rest.dataDir, sources) };
+  return { ok: true, config: { ...rest, auth, dataDir: resolvePath(['dataDir'], rest.dataDir, sources) } };
 }
 
 function readSecretFile(
