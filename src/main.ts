@@ -16,7 +16,13 @@ import { Store } from './store/store.js';
 /** Every expected failure is something the operator must fix before a retry helps. */
 const EXPECTED_FAILURE_EXIT = 2;
 
-const EXIT_CODES = `
+const EXAMPLES_AND_EXIT_CODES = `
+Examples:
+  roomkeeper run --config /etc/roomkeeper/config.yaml
+  roomkeeper doctor -c config.yaml
+  roomkeeper inspect --data-dir ./data room '!abc:example.org' --json
+  roomkeeper replay --data-dir ./data --user-id @bot:example.org recorded.jsonl
+
 Exit codes:
   0  ok
   1  unexpected failure
@@ -212,7 +218,7 @@ function program(io: Io, exit: { code: number; usage?: Command }): Command {
     .version(version(), '-v, --version', 'print the version')
     .helpOption('-h, --help', 'print this help')
     .helpCommand('help [command]', 'print the help of a command')
-    .addHelpText('after', EXIT_CODES)
+    .addHelpText('after', EXAMPLES_AND_EXIT_CODES)
     .configureHelp({ showGlobalOptions: false, sortSubcommands: false })
     .showSuggestionAfterError(true)
     // Before the subcommands are added: they inherit it only when it is set first.
