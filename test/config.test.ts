@@ -265,6 +265,17 @@ describe('config', () => {
   });
 
 
+  it('lists one YAML syntax error once, and one per line when several lines are wrong', () => {
+    const file = write('config.yaml', 'homeserverUrl: https://x\n  accessToken: t\nguard:\n\tretention: 30d\n');
+
+    const lines = problemsOf(() => loadConfig({ file, env: {} })).split('\n').slice(1);
+
+    expect(lines).toEqual([
+      `  ${file}:1:16: invalid YAML: Nested mappings are not allowed in compact mappings`,
+      `  ${file}:4:1: invalid YAML: Tabs are not allowed as indentation`,
+    ]);
+  });
+
   it('resolves passwordFile against the config file directory and names it when it is not a file', () => {
     const file = write('config.yaml', 'homeserverUrl: https://matrix.example.org\npasswordFile: .\nuserId: "@bot:example.org"\n');
 
