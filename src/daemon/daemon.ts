@@ -1,7 +1,7 @@
 import { handleInvite } from '../matrix/invites.js';
 import { createRegistry, builtinCommands } from '../commands/registry.js';
 import { RateLimiter } from '../commands/rate-limit.js';
-import { redactConfig, type Config } from '../config.js';
+import { redactConfig, type Config } from '../config/index.js';
 import { RoomkeeperError } from '../errors.js';
 import { assessHealth, DEFAULT_MAX_SYNC_AGE_MS } from '../http/health.js';
 import { Metrics } from '../http/metrics.js';
