@@ -141,7 +141,7 @@ export class Store implements SyncStore {
     }
     const holder = openHere.get(id);
     if (holder !== undefined) {
-      throw new RoomkeeperError('STORE_LOCKED', `data directory ${dataDir} is in use: it is already open in this process (as ${holder})`);
+      throw new RoomkeeperError('STORE_LOCKED', `data directory ${dataDir} is in use by another roomkeeper process or by this one (open as ${holder})`);
     }
     openHere.set(id, dataDir);
     try {
