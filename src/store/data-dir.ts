@@ -47,8 +47,9 @@ async function entriesOf(dir: string): Promise<string[] | undefined> {
 
 /**
  * Looks at a data directory without changing it. Throws STORE_CORRUPT for a database whose
- * files are visibly damaged (no CURRENT, a CURRENT or MANIFEST that does not read, a cut or
- * zeroed table) and STORE_FOREIGN for a directory that holds something else.
+ * files are visibly damaged (no CURRENT, a CURRENT or MANIFEST that does not read, a table of
+ * the MANIFEST missing, cut or zeroed), STORE_FOREIGN for a directory that holds something
+ * else, and STORE_LOCKED when another process holds the database.
  */
 export async function inspectDataDir(dataDir: string): Promise<DataDirState> {
   const top = await entriesOf(dataDir);
@@ -71,11 +72,15 @@ export async function inspectDataDir(dataDir: string): Promise<DataDirState> {
     }
     return { kind: 'absent' };
   }
+  // A running daemon's files are mid-write (a compaction's table, an appended MANIFEST): say it
+  // is in use rather than read them as damaged.
+  if ((await lockedElsewhere(dbDir)) === true) {
+    throw new RoomkeeperError('STORE_LOCKED', `data directory ${dataDir} is in use by another roomkeeper process`);
+  }
   if (!files.includes('CURRENT')) {
     throw corrupt(dataDir, `${dbDir} holds database files but no CURRENT file (opening it would start an empty database and delete the old tables)`);
   }
   await checkManifest(dataDir, dbDir, files);
-  await checkTables(dataDir, dbDir, files.filter((f) => TABLE.test(f)));
   return { kind: 'database', marked: top.includes(MARKER_FILE) };
 }
 
@@ -84,25 +89,57 @@ async function checkManifest(dataDir: string, dbDir: string, files: readonly str
   const named = /^(MANIFEST-\d+)\n$/.exec(current)?.[1];
   if (named === undefined) throw corrupt(dataDir, `${join(dbDir, 'CURRENT')} is damaged (it does not name a MANIFEST file)`);
   if (!files.includes(named)) throw corrupt(dataDir, `${join(dbDir, named)}, which CURRENT names, is missing`);
-  const problem = logProblem(await readFile(join(dbDir, named)));
-  if (problem !== undefined) throw corrupt(dataDir, `${join(dbDir, named)} is damaged (${problem})`);
+  const read = readLog(await readFile(join(dbDir, named)));
+  const live = read.problem === undefined ? liveTables(read.records) : { problem: read.problem };
+  if ('problem' in live) throw corrupt(dataDir, `${join(dbDir, named)} is damaged (${live.problem})`);
+  await checkTables(dataDir, dbDir, live.tables, new Set(files));
 }
 
-/** Every table ends with LevelDB's magic number: a cut or zeroed table does not. */
-async function checkTables(dataDir: string, dbDir: string, tables: readonly string[]): Promise<void> {
+/**
+ * Every table the MANIFEST lists must be there, of the size it lists, and end with LevelDB's
+ * magic number: a missing, cut or zeroed table does not. Tables it does not list (a compaction's
+ * output being written, or leftovers LevelDB deletes) are not looked at.
+ */
+async function checkTables(dataDir: string, dbDir: string, tables: ReadonlyMap<number, number>, files: ReadonlySet<string>): Promise<void> {
   const footer = Buffer.alloc(TABLE_MAGIC.length);
-  for (const name of tables) {
+  for (const [number, size] of tables) {
+    const base = String(number).padStart(6, '0');
+    const name = files.has(`${base}.ldb`) ? `${base}.ldb` : files.has(`${base}.sst`) ? `${base}.sst` : undefined;
+    if (name === undefined) throw corrupt(dataDir, `table ${join(dbDir, `${base}.ldb`)}, which the MANIFEST lists, is missing`);
     const path = join(dbDir, name);
     const handle = await open(path, 'r');
     try {
-      const { size } = await handle.stat();
-      if (size < TABLE_FOOTER_BYTES) throw corrupt(dataDir, `table ${path} is cut short (${size} bytes)`);
-      await handle.read(footer, 0, footer.length, size - footer.length);
-      if (!footer.equals(TABLE_MAGIC)) throw corrupt(dataDir, `table ${path} is damaged (no table footer: cut short or overwritten)`);
+      const actual = (await handle.stat()).size;
+      if (actual !== size || actual < TABLE_FOOTER_BYTES) throw corrupt(dataDir, `table ${path} is ${actual} bytes, not the ${size} the MANIFEST lists (cut short or overwritten)`);
+      await handle.read(footer, 0, footer.length, actual - footer.length);
+      if (!footer.equals(TABLE_MAGIC)) throw corrupt(dataDir, `table ${path} is damaged (no table footer: overwritten)`);
     } finally {
       await handle.close();
     }
   }
+}
+
+/**
+ * Whether another process holds the database's LOCK file, read from /proc/locks (Linux): LevelDB
+ * takes an fcntl lock on it, which shows there with the file's device and inode. Undefined where
+ * that cannot be told.
+ */
+export async function lockedElsewhere(dbDir: string): Promise<boolean | undefined> {
+  let locks: string;
+  let id: { dev: bigint; ino: bigint };
+  try {
+    [locks, id] = await Promise.all([readFile('/proc/locks', 'latin1'), stat(join(dbDir, 'LOCK'), { bigint: true })]);
+  } catch {
+    // No /proc (not Linux) or no LOCK file: LevelDB's own open answers.
+    return undefined;
+  }
+  const major = ((id.dev >> 8n) & 0xfffn) | ((id.dev >> 32n) & ~0xfffn);
+  const minor = (id.dev & 0xffn) | ((id.dev >> 12n) & ~0xffn);
+  const pattern = new RegExp(`^\\d+: POSIX\\s+\\S+\\s+\\S+\\s+(\\d+)\\s+([0-9a-f]+):([0-9a-f]+):(\\d+)\\s`, 'gm');
+  for (const m of locks.matchAll(pattern)) {
+    if (BigInt(`0x${m[2]!}`) === major && BigInt(`0x${m[3]!}`) === minor && BigInt(m[4]!) === id.ino && Number(m[1]) !== process.pid) return true;
+  }
+  return false;
 }
 
 // --- LevelDB's log format, in which the MANIFEST is written -----------------------------------
@@ -134,9 +171,10 @@ function masked(crc: number): number {
   return ((((crc >>> 15) | (crc << 17)) >>> 0) + 0xa282ead8) >>> 0;
 }
 
-/** Why a log-format file does not read as LevelDB would read it; undefined when it does. */
-export function logProblem(data: Buffer): string | undefined {
-  let records = 0;
+/** The records of a log-format file as LevelDB reads them, or why it does not read. */
+export function readLog(data: Buffer): { records: Buffer[]; problem?: string } {
+  const records: Buffer[] = [];
+  let parts: Buffer[] | undefined;
   let offset = 0;
   while (offset + HEADER <= data.length) {
     const left = BLOCK - (offset % BLOCK);
@@ -151,14 +189,101 @@ export function logProblem(data: Buffer): string | undefined {
       offset += left;
       continue;
     }
-    if (HEADER + length > left) return `a record at byte ${offset} runs past its block`;
+    if (HEADER + length > left) return { records, problem: `a record at byte ${offset} runs past its block` };
     // A record cut off by the end of the file is where a crash stopped writing: LevelDB reads up to it.
     if (offset + HEADER + length > data.length) break;
-    if (type < 1 || type > 4) return `a record at byte ${offset} has an unknown type ${type}`;
+    if (type < 1 || type > 4) return { records, problem: `a record at byte ${offset} has an unknown type ${type}` };
     const crc = masked(crc32c(data.subarray(offset + 6, offset + HEADER + length)));
-    if (crc !== data.readUInt32LE(offset)) return `the checksum of the record at byte ${offset} does not match`;
-    records++;
+    if (crc !== data.readUInt32LE(offset)) return { records, problem: `the checksum of the record at byte ${offset} does not match` };
+    const payload = data.subarray(offset + HEADER, offset + HEADER + length);
+    // 1 full, 2 first, 3 middle, 4 last fragment of a record.
+    if (type === 1) records.push(payload);
+    else if (type === 2) parts = [payload];
+    else if (parts === undefined) return { records, problem: `a record fragment at byte ${offset} has no start` };
+    else {
+      parts.push(payload);
+      if (type === 4) {
+        records.push(Buffer.concat(parts));
+        parts = undefined;
+      }
+    }
     offset += HEADER + length;
   }
-  return records === 0 ? 'it holds no record' : undefined;
+  return records.length === 0 ? { records, problem: 'it holds no record' } : { records };
+}
+
+/** Reads LevelDB's varints and length-prefixed slices from a VersionEdit. */
+class EditReader {
+  #at = 0;
+  constructor(readonly buf: Buffer) {}
+  get done(): boolean {
+    return this.#at >= this.buf.length;
+  }
+  varint(): number {
+    let value = 0;
+    let scale = 1;
+    for (let i = 0; i < 10; i++) {
+      const b = this.buf[this.#at++];
+      if (b === undefined) throw new RangeError('a number runs past the record');
+      value += (b & 0x7f) * scale;
+      if (b < 0x80) return value;
+      scale *= 128;
+    }
+    throw new RangeError('a number is too long');
+  }
+  skipSlice(): void {
+    const n = this.varint();
+    if (this.#at + n > this.buf.length) throw new RangeError('a key runs past the record');
+    this.#at += n;
+  }
+}
+
+/**
+ * The tables the MANIFEST's VersionEdits leave live (file number → size), or why they do not
+ * read. Tags of leveldb/db/version_edit.cc.
+ */
+export function liveTables(records: readonly Buffer[]): { tables: Map<number, number> } | { problem: string } {
+  const tables = new Map<number, number>();
+  try {
+    for (const record of records) {
+      const r = new EditReader(record);
+      while (!r.done) {
+        const tag = r.varint();
+        switch (tag) {
+          case 1: // comparator
+            r.skipSlice();
+            break;
+          case 2: // log number
+          case 3: // next file number
+          case 4: // last sequence
+          case 9: // previous log number
+            r.varint();
+            break;
+          case 5: // compact pointer: level, key
+            r.varint();
+            r.skipSlice();
+            break;
+          case 6: // deleted file: level, number
+            r.varint();
+            tables.delete(r.varint());
+            break;
+          case 7: {
+            // new file: level, number, size, smallest, largest
+            r.varint();
+            const number = r.varint();
+            const size = r.varint();
+            r.skipSlice();
+            r.skipSlice();
+            tables.set(number, size);
+            break;
+          }
+          default:
+            return { problem: `a VersionEdit has an unknown tag ${tag}` };
+        }
+      }
+    }
+  } catch (err) {
+    return { problem: (err as Error).message };
+  }
+  return { tables };
 }

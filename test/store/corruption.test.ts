@@ -1,3 +1,4 @@
+import { spawn } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { mkdir, readdir, readFile, rm, stat, truncate, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
@@ -5,6 +6,7 @@ import { ClassicLevel } from 'classic-level';
 import { afterAll, describe, expect, it } from 'vitest';
 import { isRoomkeeperError, type ErrorCode } from '../../src/errors.js';
 import type { UserId } from '../../src/state/ids.js';
+import { lockedElsewhere } from '../../src/store/data-dir.js';
 import { Store } from '../../src/store/store.js';
 import { Pipeline } from '../../src/sync/pipeline.js';
 import { runCli } from '../support/cli.js';
@@ -131,6 +133,23 @@ describe('damaged data directories', () => {
     await expectRefused(dir, 'STORE_CORRUPT', 'restore the data directory from a backup');
   });
 
+  it('refuses with STORE_CORRUPT when a table the MANIFEST lists is missing', async () => {
+    const dir = await healthyStore();
+    await rm(await fileOf(dir, /\.ldb$/));
+    await expectRefused(dir, 'STORE_CORRUPT', 'is missing');
+  });
+
+  it('ignores a table the MANIFEST does not list (a compaction output being written)', async () => {
+    const dir = await healthyStore();
+    await writeFile(join(dir, 'leveldb', '999999.ldb'), 'half a table');
+    const store = await Store.open(dir);
+    try {
+      expect(await store.rooms.allRooms()).toEqual(['!r0:x', '!r1:x']);
+    } finally {
+      await store.close();
+    }
+  });
+
   it('refuses with STORE_CORRUPT when a table is zeroed', async () => {
     const dir = await healthyStore();
     const table = await fileOf(dir, /\.ldb$/);
@@ -207,5 +226,33 @@ describe('damaged data directories', () => {
     expect(r.stderr).toContain(join(dir, 'leveldb'));
     expect(r.stderr).toContain('restore the data directory from a backup');
     expect(await fingerprint(dir)).toEqual(before);
+  });
+});
+
+describe('a data directory another process holds', () => {
+  it('is STORE_LOCKED before any file is judged: a running daemon’s files are mid-write', async () => {
+    const dir = await healthyStore();
+    const storeModule = new URL('../../dist/store/store.js', import.meta.url).href;
+    const script = `
+      const { Store } = await import(${JSON.stringify(storeModule)});
+      await Store.open(process.argv[1]);
+      console.log('open');
+      await new Promise((resolve) => process.stdin.once('data', resolve));`;
+    const child = spawn(process.execPath, ['--input-type=module', '-e', script, dir], { stdio: ['pipe', 'pipe', 'inherit'] });
+    try {
+      await new Promise<void>((resolve) => child.stdout.once('data', () => resolve()));
+      expect(await lockedElsewhere(join(dir, 'leveldb'))).toBe(true);
+      // What a reader in the middle of a compaction could see: a listed table already deleted.
+      await rm(await fileOf(dir, /\.ldb$/));
+      const err = await Store.open(dir).then(
+        () => undefined,
+        (e: unknown) => e,
+      );
+      expect(isRoomkeeperError(err, 'STORE_LOCKED'), String(err)).toBe(true);
+    } finally {
+      child.stdin.end('bye');
+      await new Promise((resolve) => child.once('exit', resolve));
+    }
+    expect(await lockedElsewhere(join(dir, 'leveldb'))).toBe(false);
   });
 });
