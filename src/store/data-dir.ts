@@ -9,7 +9,7 @@ import { RoomkeeperError } from '../errors.js';
  * refused is refused here, before LevelDB is asked.
  */
 
-/** The file that says a directory is a roomkeeper data directory (written once its database is). */
+/** The file that says a directory is a roomkeeper data directory (written before its database). */
 export const MARKER_FILE = 'ROOMKEEPER';
 
 /** What `inspectDataDir` found. */

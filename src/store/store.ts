@@ -49,6 +49,11 @@ async function identityOf(dataDir: string): Promise<string> {
   return `${dev}:${ino}`;
 }
 
+/** Marks the directory as roomkeeper's: written before a database is created in it. */
+async function writeMarker(dataDir: string): Promise<void> {
+  await writeFile(join(dataDir, MARKER_FILE), 'roomkeeper data directory: its database is in leveldb/\n');
+}
+
 const NOT_COPIED = new Set(['LOCK', 'LOG', 'LOG.old']);
 
 /**
@@ -131,8 +136,10 @@ export class Store implements SyncStore {
     const dbDir = join(dataDir, 'leveldb');
     let id: string;
     try {
-      if (creating) await mkdir(dbDir, { recursive: true });
-      else if (!state.marked && !(await hasRoomkeeperSchema(dbDir))) {
+      if (creating) {
+        await mkdir(dbDir, { recursive: true });
+        await writeMarker(dataDir);
+      } else if (!state.marked && !(await hasRoomkeeperSchema(dbDir))) {
         throw new RoomkeeperError('STORE_FOREIGN', `${dataDir} is not a roomkeeper data directory: its database is another application's`);
       }
       id = await identityOf(dataDir);
@@ -145,14 +152,14 @@ export class Store implements SyncStore {
     }
     openHere.set(id, dataDir);
     try {
-      return await Store.#openDb(dataDir, dbDir, creating, id);
+      return await Store.#openDb(dataDir, dbDir, creating, state.kind === 'database' && state.marked, id);
     } catch (err) {
       openHere.delete(id);
       throw storeError(err, dataDir, 'open');
     }
   }
 
-  static async #openDb(dataDir: string, dbDir: string, creating: boolean, id: string): Promise<Store> {
+  static async #openDb(dataDir: string, dbDir: string, creating: boolean, marked: boolean, id: string): Promise<Store> {
     const db: Db = new ClassicLevel<string, string>(dbDir, {
       createIfMissing: creating,
       errorIfExists: creating,
@@ -164,7 +171,10 @@ export class Store implements SyncStore {
       const meta = db.sublevel('meta');
       const version = await meta.get(META_SCHEMA);
       if (version === undefined) {
-        if (!creating) throw new RoomkeeperError('STORE_FOREIGN', `${dataDir} is not a roomkeeper data directory: its database has no roomkeeper schema version`);
+        // A marked database without a schema version and without any key is ours, its creation
+        // cut short (killed) between LevelDB's CURRENT and the schema version.
+        const interrupted = marked && (await db.keys({ limit: 1 }).all()).length === 0;
+        if (!creating && !interrupted) throw new RoomkeeperError('STORE_FOREIGN', `${dataDir} is not a roomkeeper data directory: its database has no roomkeeper schema version`);
         await meta.put(META_SCHEMA, String(SCHEMA_VERSION));
       } else if (!/^\d+$/.test(version)) {
         throw new RoomkeeperError('STORE_CORRUPT', `data directory ${dataDir} has an unreadable schema version "${version}"`);
@@ -174,8 +184,8 @@ export class Store implements SyncStore {
           `data directory ${dataDir} was written by a newer roomkeeper (schema ${version}; this version reads up to ${SCHEMA_VERSION}); upgrade roomkeeper`,
         );
       }
-      // Written once the schema is: a marked directory always holds a roomkeeper database.
-      await writeFile(join(dataDir, MARKER_FILE), 'roomkeeper data directory: its database is in leveldb/\n', { flag: 'w' });
+      // A store from before marker files gets one once its schema version is read.
+      if (!marked && !creating) await writeMarker(dataDir);
       const [count, seq] = await meta.getMany([META_KEYS.guardCount, META_KEYS.commitSeq]);
       const firstSeq = seq !== undefined ? Number(seq) : creating ? 0 : LEGACY_SEQ_START;
       return new Store(dataDir, db, Number(count ?? '0'), firstSeq, id);

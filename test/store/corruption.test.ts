@@ -216,6 +216,27 @@ describe('damaged data directories', () => {
     await store.close();
   });
 
+  it('finishes a creation that was killed between LevelDB’s CURRENT and the schema version', async () => {
+    const dir = await dirs.make();
+    await writeFile(join(dir, 'ROOMKEEPER'), 'roomkeeper data directory\n');
+    const cut = new ClassicLevel<string, string>(join(dir, 'leveldb'));
+    await cut.open();
+    await cut.close();
+    const store = await Store.open(dir, { create: true });
+    try {
+      expect(await store.rooms.allRooms()).toEqual([]);
+    } finally {
+      await store.close();
+    }
+    // Without the marker, the same empty database could be anyone's.
+    await rm(join(dir, 'ROOMKEEPER'));
+    const other = await dirs.make();
+    const foreign = new ClassicLevel<string, string>(join(other, 'leveldb'));
+    await foreign.open();
+    await foreign.close();
+    await expectRefused(other, 'STORE_FOREIGN', 'not a roomkeeper data directory');
+  });
+
   it('gives one line with the path and what to do, and exit 2, from the CLI', async () => {
     const dir = await healthyStore();
     await rm(join(dir, 'leveldb', 'CURRENT'));

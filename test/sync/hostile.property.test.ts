@@ -1,6 +1,7 @@
 import fc from 'fast-check';
 import { afterAll, describe, expect, it } from 'vitest';
 import { inspectAll } from '../../src/cli/inspect.js';
+import { decodeEvent } from '../../src/state/events.js';
 import type { UserId } from '../../src/state/ids.js';
 import { Store } from '../../src/store/store.js';
 import { Pipeline } from '../../src/sync/pipeline.js';
@@ -96,18 +97,19 @@ function spoiled(body: Json, spoil: Spoil): Json {
   const rooms = eventLists(out);
   const all = rooms.flatMap(({ lists }) => lists);
   if (all.length > 0) {
-    for (const { at, event } of spoil.badEvents) {
-      const list = all[at % all.length]!;
-      list.splice(at % (list.length + 1), 0, structuredClone(event));
-    }
-    // A copy of a valid event with other content, after every other event of its room.
+    // A copy of a valid event with other content, after every other event of its room. Copies
+    // first: a copy of an invalid event would be a new valid one.
     for (const at of spoil.copies) {
       const { lists } = rooms[at % rooms.length]!;
-      const events = lists.flat().filter((e): e is Json => isObject(e) && typeof e.event_id === 'string' && isObject(e.content));
+      const events = lists.flat().filter((e): e is Json => decodeEvent(e, false).ok || decodeEvent(e, true).ok);
       const original = events[at % Math.max(1, events.length)];
       const last = lists.at(-1);
       if (original === undefined || last === undefined) continue;
       last.push({ ...original, content: { membership: 'ban', name: 'Forged', topic: 'Forged', body: 'forged' } });
+    }
+    for (const { at, event } of spoil.badEvents) {
+      const list = all[at % all.length]!;
+      list.splice(at % (list.length + 1), 0, structuredClone(event));
     }
   }
   if (!isObject(out.rooms)) out.rooms = {};
@@ -156,7 +158,7 @@ describe('Pipeline under hostile /sync bodies (property)', () => {
           }
         },
       ),
-      { numRuns: 60 },
+      { numRuns: 150 },
     );
   });
 });
