@@ -7,10 +7,11 @@ import { assessHealth, DEFAULT_MAX_SYNC_AGE_MS } from '../http/health.js';
 import { Metrics } from '../http/metrics.js';
 import { startHttpServer, type HttpServer } from '../http/server.js';
 import type { Logger } from '../log.js';
-import { RoomkeeperClient } from '../matrix/client.js';
-import { openCryptoStore } from '../matrix/crypto.js';
+import { createRoomkeeperClient } from '../matrix/client.js';
+import { reportEncryption } from '../matrix/crypto.js';
 import { loginOnce } from '../matrix/login.js';
 import { DEFAULT_RETRY_POLICY, type RetryPolicy } from '../matrix/retry.js';
+import { loadMatrixSdk } from '../matrix/sdk.js';
 import { routeSdkLogs } from '../matrix/sdk-log.js';
 import { MetaStorageProvider } from '../matrix/storage.js';
 import { parseUserId, type RoomId, type UserId } from '../state/ids.js';
@@ -19,6 +20,7 @@ import { invitesIn } from '../state/sync-body.js';
 import { Store } from '../store/store.js';
 import { Pipeline } from '../sync/pipeline.js';
 import { reconcile, type ReconcileReport, type RoomSource } from '../sync/reconcile.js';
+import { serial } from '../serial.js';
 import { DirectRooms } from './direct-rooms.js';
 import { Effects } from './effects.js';
 import { PendingInvites } from './pending-invites.js';
@@ -64,20 +66,6 @@ async function within(work: Promise<unknown>, ms: number): Promise<void> {
 }
 
 /**
- * Runs async work one piece at a time. The pipeline and reconciliation both read the store and
- * then write what they read decides: a re-check in the background committing between a sync's
- * read and its write (or the other way round) would lose one of the two.
- */
-function serializer(): <T>(fn: () => Promise<T>) => Promise<T> {
-  let tail: Promise<unknown> = Promise.resolve();
-  return (fn) => {
-    const run = tail.then(fn, fn);
-    tail = run.catch(() => undefined);
-    return run;
-  };
-}
-
-/**
  * Starts the daemon: store → login → client → pipeline → commands → sync (reconciliation after
  * the first response), plus the prune schedule and the HTTP endpoint. Throws a RoomkeeperError for what the operator
  * must fix (data dir in use, token rejected).
@@ -88,7 +76,10 @@ export async function startDaemon(options: DaemonOptions): Promise<Daemon> {
   signal?.throwIfAborted();
   const startedAt = now();
   log.info({ version, config: redactConfig(config) }, 'starting roomkeeper');
-  routeSdkLogs(log, { secrets: config.auth.method === 'accessToken' ? [config.auth.accessToken] : [config.auth.password] });
+  // Before anything that needs the SDK; its logs go to pino from its first line on.
+  const { availability } = loadMatrixSdk();
+  const sdkLogs = routeSdkLogs(log, { secrets: config.auth.method === 'accessToken' ? [config.auth.accessToken] : [config.auth.password] });
+  reportEncryption({ enabled: config.encryption.enabled, availability, log });
 
   const store = await Store.open(config.dataDir);
   const cleanup: (() => Promise<void> | void)[] = [() => store.close()];
@@ -107,20 +98,24 @@ export async function startDaemon(options: DaemonOptions): Promise<Daemon> {
     const accessToken =
       config.auth.method === 'accessToken'
         ? config.auth.accessToken
-        : (await loginOnce({ homeserverUrl: config.homeserverUrl, userId: config.auth.userId, password: config.auth.password, kv: store.meta, log, retry: options.retry })).accessToken;
-    routeSdkLogs(log, { secrets: [accessToken] });
+        : (await loginOnce({ homeserverUrl: config.homeserverUrl, userId: config.auth.userId, password: config.auth.password, kv: store.meta, log, retry: options.retry, signal })).accessToken;
+    sdkLogs.addSecret(accessToken);
 
+    const metrics = new Metrics({
+      source: { roomCount: async () => (await store.rooms.allRooms()).length, userCount: () => store.rooms.userCount(), guardEntries: () => store.guard.count() },
+      commandNames: builtinCommands.map((c) => c.name),
+    });
     let rejectFatal: (err: unknown) => void = () => undefined;
     const fatal = new Promise<unknown>((resolve) => (rejectFatal = resolve));
-    const client = new RoomkeeperClient({
+    const client = createRoomkeeperClient({
       homeserverUrl: config.homeserverUrl,
       accessToken,
       storage,
       syncTokens: storage,
       log,
-      cryptoStore: openCryptoStore({ dataDir: config.dataDir, enabled: config.encryption.enabled, log }),
       retry: options.retry,
       onFatal: (err) => rejectFatal(err),
+      onSyncRequest: (seconds, outcome) => metrics.observeSync(seconds, outcome),
     });
     cleanup.push(() => client.stopAndDrain());
     const shutdown = new AbortController();
@@ -139,11 +134,7 @@ export async function startDaemon(options: DaemonOptions): Promise<Daemon> {
     log.info({ botUserId }, 'logged in');
 
     const pipeline = new Pipeline(store, { botUserId, log, now });
-    const metrics = new Metrics({
-      source: { roomCount: async () => (await store.rooms.allRooms()).length, userCount: () => store.rooms.userCount(), guardEntries: () => store.guard.count() },
-      commandNames: builtinCommands.map((c) => c.name),
-    });
-    const direct = new DirectRooms(store, client, log);
+    const direct = new DirectRooms({ store, account: client, botUserId, log, now });
     await direct.load();
 
     const rooms: RoomSource = {
@@ -153,7 +144,10 @@ export async function startDaemon(options: DaemonOptions): Promise<Daemon> {
     const pending = new PendingInvites(store.meta, log.child({ mod: 'invites' }));
     // Rooms joined from an invite whose join the pipeline has not seen yet.
     const joining = new Set<RoomId>();
-    const exclusive = serializer();
+    // The pipeline and reconciliation both read the store and then write what they read decides: a
+    // re-check in the background committing between a sync's read and its write (or the other way
+    // round) would lose one of the two.
+    const exclusive = serial();
     const reconcileNow = (only?: RoomId): Promise<ReconcileReport> =>
       exclusive(() =>
         reconcile(
@@ -218,6 +212,7 @@ export async function startDaemon(options: DaemonOptions): Promise<Daemon> {
           return outcome === 'joined';
         }
       },
+      onCommand: (name, outcome) => metrics.countCommand(name, outcome),
       onGappy: config.reconcile.afterGappySync ? gappyRechecker(reconcileNow, config.reconcile.minIntervalMs, now) : undefined,
     });
 
@@ -235,10 +230,8 @@ export async function startDaemon(options: DaemonOptions): Promise<Daemon> {
     // reconciliation (which waits for it) is not held up by a quiet long-poll.
     const longPollMs = client.syncingTimeout;
     client.syncingTimeout = 0;
-    let lastSinkEnd = now();
     client.setSyncSink(async (body) => {
       client.syncingTimeout = longPollMs;
-      metrics.observeSync((now() - lastSinkEnd) / 1000);
       // On disk before the commit that moves the token past them (see PendingInvites).
       await pending.add(invitesIn(body, botUserId));
       const started = performance.now();
@@ -262,7 +255,6 @@ export async function startDaemon(options: DaemonOptions): Promise<Daemon> {
           log.warn({ err }, 'start-up reconciliation failed; trying again after the next sync');
         }
       }
-      lastSinkEnd = now();
     });
     // Invites a previous run did not get to answer, handed to effects as a response of their own
     // (initial: nothing in it is a command).

@@ -1,4 +1,4 @@
-import { handleCommand, type DispatchDeps } from '../commands/dispatch.js';
+import { handleCommand, type CommandOutcome, type DispatchDeps } from '../commands/dispatch.js';
 import type { Reply } from '../commands/render.js';
 import type { Logger } from '../log.js';
 import type { RoomId, UserId } from '../state/ids.js';
@@ -20,6 +20,8 @@ export interface EffectsDeps {
   log: Logger;
   /** Accepts or declines an invite; resolves to whether the bot joined. Never rejects. */
   onInvite: (invite: Invite) => Promise<boolean>;
+  /** Told of every command handled, by name and outcome (metrics). */
+  onCommand?: (name: string | undefined, outcome: CommandOutcome) => void;
   /** Re-checks a room after a gappy sync (config), rate limited by the caller. */
   onGappy?: (roomId: RoomId) => Promise<void>;
   now: () => number;
@@ -84,7 +86,9 @@ export class Effects {
     const info = await this.#deps.store.rooms.info(roomId);
     // A message from before the bot joined is history, whatever the guard says.
     if (info?.joinedAt !== undefined && ts < info.joinedAt) return;
-    const reply = await handleCommand(this.#deps.dispatch, { sender, roomId, body, now: this.#deps.now() });
+    const { outcome, command, reply } = await handleCommand(this.#deps.dispatch, { sender, roomId, body, now: this.#deps.now() });
+    if (outcome === 'not-a-command') return;
+    this.#deps.onCommand?.(command, outcome);
     if (reply === undefined) return;
     try {
       await this.#deps.client.sendMessage(roomId, reply);

@@ -1,7 +1,10 @@
 import type { Logger } from '../log.js';
-import { classify, DEFAULT_RETRY_POLICY, nextDelay, sleep, type Backoff } from './retry.js';
+import { classify, DEFAULT_RETRY_POLICY, retrying, type Backoff } from './retry.js';
 
-/** Which invites the bot accepts: everyone's, nobody's, or those of listed users or servers. */
+/**
+ * Which invites the bot accepts: everyone's, nobody's, or those of listed users or servers. The
+ * one shape of the policy: the config's `autoJoin` is written and decoded in it.
+ */
 export type InvitePolicy = 'all' | 'none' | { allow: { users?: readonly string[]; servers?: readonly string[] } };
 
 export type InviteDecision = 'accept' | 'decline';
@@ -64,23 +67,30 @@ export async function handleInvite(deps: InviteDeps, invite: { roomId: string; i
     }
   }
   const maxAttempts = deps.maxJoinAttempts ?? 5;
-  const backoff = deps.backoff ?? DEFAULT_RETRY_POLICY;
-  for (let attempt = 1; ; attempt++) {
-    try {
-      await client.joinRoom(roomId);
-      log.info({ roomId, inviter, attempt }, 'invite accepted, room joined');
-      return 'joined';
-    } catch (err) {
-      if (attempt >= maxAttempts || classify(err) === 'fatal-token') {
-        log.warn({ err, roomId, inviter, attempts: attempt }, 'joining an invited room failed; giving up');
-        return 'failed';
-      }
-      const delayMs = nextDelay(attempt, backoff);
-      log.warn({ err, roomId, inviter, attempt, delayMs }, 'joining an invited room failed, retrying');
-      if (!(await sleep(delayMs, deps.signal))) {
-        log.warn({ roomId, inviter, attempts: attempt }, 'joining an invited room interrupted by shutdown');
-        return 'failed';
-      }
-    }
+  const fields = { roomId, inviter };
+  let attempts = 0;
+  try {
+    await retrying(
+      async (attempt) => {
+        attempts = attempt;
+        await client.joinRoom(roomId);
+      },
+      {
+        what: 'joining an invited room',
+        fields,
+        policy: deps.backoff ?? DEFAULT_RETRY_POLICY,
+        log,
+        maxAttempts,
+        signal: deps.signal,
+        // Federated joins often fail transiently, with 4xx as well as 5xx; a bad token never heals.
+        shouldRetry: (err) => classify(err) !== 'fatal-token',
+      },
+    );
+    log.info({ ...fields, attempt: attempts }, 'invite accepted, room joined');
+    return 'joined';
+  } catch (err) {
+    if (deps.signal?.aborted === true) log.warn({ ...fields, err, attempts }, 'joining an invited room interrupted by shutdown');
+    else log.warn({ ...fields, err, attempts }, 'joining an invited room failed; giving up');
+    return 'failed';
   }
 }

@@ -54,7 +54,7 @@ describe('daemon under homeserver faults', () => {
     arm('sync');
     h.hs.sendMessage(h.hs.joinedRooms(h.hs.botUserId)[0]!, h.hs.userId('alice'), 'after more faults');
     await h.caughtUp();
-    const retries = h.logged('retrying homeserver request').filter((l) => l['path'] === '/_matrix/client/v3/sync');
+    const retries = h.logged('homeserver request failed, retrying').filter((l) => l['path'] === '/_matrix/client/v3/sync');
     expect(retries).toHaveLength(FAULTS.length * 2);
     await expectRightEndState();
   });
@@ -118,7 +118,7 @@ describe('daemon under homeserver faults', () => {
     await hs.down();
     let settled = false;
     const starting = h.launch().finally(() => (settled = true));
-    await hs.waitFor(() => (h.logs?.() ?? []).filter((l) => l.msg === 'homeserver not reachable yet, retrying whoami').length >= 3, 5000, 'whoami retries');
+    await hs.waitFor(() => (h.logs?.() ?? []).filter((l) => l.msg === 'homeserver request failed, retrying' && l['path'] === '/_matrix/client/v3/account/whoami').length >= 3, 5000, 'whoami retries');
     expect(settled).toBe(false);
     await hs.up();
     await starting;
@@ -136,7 +136,7 @@ describe('daemon under homeserver faults', () => {
       () => 'started',
       (err: unknown) => err,
     );
-    await hs.waitFor(() => lines().filter((l) => l.msg === 'homeserver not reachable yet, retrying whoami').length >= 2, 5000, 'whoami retries');
+    await hs.waitFor(() => lines().filter((l) => l.msg === 'homeserver request failed, retrying' && l['path'] === '/_matrix/client/v3/account/whoami').length >= 2, 5000, 'whoami retries');
     const t = Date.now();
     abandon.abort();
     expect(await outcome).toBeInstanceOf(Error);
