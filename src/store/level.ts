@@ -21,7 +21,7 @@ export type LevelOp =
   | { type: 'put'; sublevel: Sublevel; key: string; value: string }
   | { type: 'del'; sublevel: Sublevel; key: string };
 
-/** Creates the namespaces of DESIGN.md's key layout on the root database. */
+/** Creates the namespaces of the key layout (docs/architecture.md) on the root database. */
 export function namespaces(db: Db): Namespaces {
   return {
     guard: db.sublevel('guard'),
