@@ -48,6 +48,8 @@ export interface Daemon {
   httpUrl?: string;
   /** Resolves when the daemon stops for good on its own (e.g. its token was revoked) with the error. */
   fatal: Promise<unknown>;
+  /** Resolves once every command committed so far is answered (replies go out in the background). */
+  answered(): Promise<void>;
   /** Stops syncing, finishes the batch in flight, and closes everything. */
   stop(): Promise<void>;
 }
@@ -241,7 +243,7 @@ export async function startDaemon(options: DaemonOptions): Promise<Daemon> {
       for (const f of result.fresh) metrics.countEvents('applied', eventType(f.event));
       metrics.countEvents('duplicate', undefined, result.duplicates);
       metrics.countEvents('invalid', undefined, result.invalid);
-      await effects.after(result, body, !synced);
+      effects.after(result, body, !synced);
       synced = true;
       // After the first sync rather than before it: a snapshot from /state taken before would be
       // followed by that sync's older events, which the guard has not seen (only the current
@@ -259,7 +261,7 @@ export async function startDaemon(options: DaemonOptions): Promise<Daemon> {
     // Invites a previous run did not get to answer, handed to effects as a response of their own
     // (initial: nothing in it is a command).
     if (unanswered.length > 0) {
-      await effects.after({ applied: 0, duplicates: 0, invalid: 0, fresh: [], invites: unanswered, snapshots: [], gappy: [] }, {}, true);
+      effects.after({ applied: 0, duplicates: 0, invalid: 0, fresh: [], invites: unanswered, snapshots: [], gappy: [] }, {}, true);
     }
 
     await client.start();
@@ -293,6 +295,7 @@ export async function startDaemon(options: DaemonOptions): Promise<Daemon> {
       botUserId,
       httpUrl: http?.url,
       fatal,
+      answered: () => effects.answered(),
       stop: () => (stopping ??= closeAll()),
     };
   } catch (err) {

@@ -29,6 +29,8 @@ const MEMBERS_CACHE_MS = 10_000;
 type DirectMap = Record<string, string[]>;
 
 const NOTICE_PREFIX = 'dm-notice:';
+/** Rooms told once that the bot cannot read encrypted messages. */
+const ENCRYPTED_NOTICE_PREFIX = 'encrypted-dm-notice:';
 
 function roomsIn(map: unknown): Set<string> {
   const rooms = new Set<string>();
@@ -158,6 +160,16 @@ export class DirectRooms implements DirectRoomSource {
     }
     const { members } = cached;
     return members.size === 2 && members.has(sender) && members.has(this.#bot);
+  }
+
+  /** Whether the "cannot read encrypted messages" notice went out in this room, in any run. */
+  async encryptedNoticeSent(roomId: RoomId): Promise<boolean> {
+    return (await this.#meta.get(ENCRYPTED_NOTICE_PREFIX + roomId)) !== undefined;
+  }
+
+  /** Records that the "cannot read encrypted messages" notice went out in this room. */
+  async markEncryptedNoticeSent(roomId: RoomId): Promise<void> {
+    await this.#meta.put(ENCRYPTED_NOTICE_PREFIX + roomId, String(this.#now()));
   }
 
   async markPrivateOnlyNoticeSent(roomId: RoomId): Promise<void> {

@@ -106,6 +106,8 @@ export class Harness {
    */
   async caughtUp(timeoutMs = 10_000): Promise<void> {
     await this.hs.waitForSyncPast(this.hs.position, timeoutMs);
+    // Commands are answered in the background once committed.
+    await this.daemon?.answered();
   }
 
   /** Waits for the bot to be joined to `roomId` on the server, then for the daemon to commit that. */
