@@ -40,7 +40,7 @@ export interface RoomkeeperClientOptions {
   syncFilter?: Record<string, unknown>;
   /** Called once when syncing stops for good: the homeserver rejected the token, or a bug. */
   onFatal?: (err: unknown) => void;
-  /** Told how long each /sync request took and how it ended (metrics). */
+  /** Told how long each /sync request attempt took and how it ended (metrics); retries are attempts of their own. */
   onSyncRequest?: (seconds: number, outcome: 'ok' | 'error') => void;
 }
 
@@ -119,8 +119,9 @@ function defineClientClass(Base: typeof MatrixClient): ClientClass {
       noEncoding = false,
     ): Promise<unknown> {
       const path = pathOf(String(endpoint));
+      const once = () => super.doRequest(method, endpoint, qs, body, timeout, raw, contentType, noEncoding);
       return withRetry(
-        () => super.doRequest(method, endpoint, qs, body, timeout, raw, contentType, noEncoding),
+        path === SYNC_PATH ? () => this.#timed(once) : once,
         { method, path },
         {
           policy: this.#policy,
@@ -129,6 +130,19 @@ function defineClientClass(Base: typeof MatrixClient): ClientClass {
           maxAttempts: path === SYNC_PATH || path === WHOAMI_PATH ? Infinity : undefined,
         },
       );
+    }
+
+    /** One attempt of a /sync request, its duration and outcome told to onSyncRequest. */
+    async #timed(request: () => Promise<unknown>): Promise<unknown> {
+      const started = performance.now();
+      try {
+        const result = await request();
+        this.#onSyncRequest?.((performance.now() - started) / 1000, 'ok');
+        return result;
+      } catch (err) {
+        this.#onSyncRequest?.((performance.now() - started) / 1000, 'error');
+        throw err;
+      }
     }
 
     async whoAmIOrFail(): Promise<IWhoAmI> {
@@ -174,7 +188,6 @@ function defineClientClass(Base: typeof MatrixClient): ClientClass {
         log: this.#log,
         signal: this.#stopController.signal,
         onFatal: this.#onFatal,
-        onRequest: this.#onSyncRequest,
       });
       return Promise.resolve();
     }

@@ -18,8 +18,6 @@ export interface SyncLoopOptions {
   signal: AbortSignal;
   /** Called once when syncing stops for good: the homeserver rejected the token, or a bug. */
   onFatal?: (err: unknown) => void;
-  /** Told how long each /sync request took (retries inside the client included) and how it ended. */
-  onRequest?: (seconds: number, outcome: 'ok' | 'error') => void;
 }
 
 const STOPPED = Symbol('stopped');
@@ -60,18 +58,9 @@ async function fetchBody(options: SyncLoopOptions, since: string | null): Promis
   try {
     return await retrying(
       async () => {
-        const started = performance.now();
-        const observe = (outcome: 'ok' | 'error') => options.onRequest?.((performance.now() - started) / 1000, outcome);
-        let body: unknown;
-        try {
-          body = await unlessStopped(options.request(since), signal);
-        } catch (err) {
-          observe('error');
-          throw err;
-        }
+        const body = await unlessStopped(options.request(since), signal);
         if (body === STOPPED) return STOPPED;
         const next = nextBatchOf(body);
-        observe(next === undefined ? 'error' : 'ok');
         if (next === undefined) throw new RoomkeeperError('HOMESERVER_ERROR', 'sync response has no next_batch');
         return { body, next };
       },
