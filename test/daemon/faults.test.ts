@@ -126,6 +126,25 @@ describe('daemon under homeserver faults', () => {
     await expectRightEndState();
   });
 
+  it('answers /readyz with a JSON reason and /livez with 200 while the homeserver is down at start-up', async () => {
+    const { hs } = h;
+    await hs.down();
+    const starting = h.launch({ ROOMKEEPER_HTTP_LISTEN: '127.0.0.1:0' });
+    const listening = await hs.waitFor(() => (h.logs?.() ?? []).find((l) => l.msg === 'http endpoint listening'), 5000, 'the http endpoint');
+    const url = String(listening['url']);
+
+    const ready = await fetch(`${url}/readyz`);
+    expect(ready.status).toBe(503);
+    expect(await ready.json()).toEqual({ status: 'unavailable', reason: 'starting: waiting for the homeserver' });
+    expect((await fetch(`${url}/healthz`)).status).toBe(503);
+    expect((await fetch(`${url}/livez`)).status).toBe(200);
+
+    await hs.up();
+    await starting;
+    await h.caughtUp();
+    expect((await fetch(`${url}/readyz`)).status).toBe(200);
+  });
+
   it('ends start-up and closes the data dir when start-up is abandoned while the homeserver is down', async () => {
     const { hs } = h;
     await hs.down();
