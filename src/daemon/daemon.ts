@@ -227,7 +227,6 @@ export async function startDaemon(options: DaemonOptions): Promise<Daemon> {
         invites,
         effects,
         metrics,
-        botUserId,
         // The first sync of a data dir that has never synced carries history, not new commands.
         synced: (await store.syncToken()) !== undefined,
         reconcileOnStart: config.reconcile.onStart ? () => reconcileNow() : undefined,
@@ -238,7 +237,7 @@ export async function startDaemon(options: DaemonOptions): Promise<Daemon> {
     // Invites a previous run did not get to answer, handed to effects as a response of their own
     // (initial: nothing in it is a command).
     if (unanswered.length > 0) {
-      effects.after({ applied: 0, duplicates: 0, invalid: 0, fresh: [], invites: unanswered, snapshots: [], gappy: [] }, {}, true);
+      effects.after({ applied: 0, duplicates: 0, invalid: 0, fresh: [], invites: unanswered, snapshots: [], gappy: [] }, true);
     }
 
     await client.start();

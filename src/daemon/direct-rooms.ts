@@ -3,6 +3,7 @@ import type { RoomFacts } from '../commands/dm-policy.js';
 import type { Logger } from '../log.js';
 import { serial } from '../serial.js';
 import type { RoomId, UserId } from '../state/ids.js';
+import { META_PREFIXES } from '../store/meta-keys.js';
 import type { KeyValue, Store } from '../store/store.js';
 
 /** The bot's global account data, as far as DMs need it, and who the homeserver says is joined to a room. */
@@ -28,9 +29,8 @@ const MEMBERS_CACHE_MS = 10_000;
 
 type DirectMap = Record<string, string[]>;
 
-const NOTICE_PREFIX = 'dm-notice:';
-/** Rooms told once that the bot cannot read encrypted messages. */
-const ENCRYPTED_NOTICE_PREFIX = 'encrypted-dm-notice:';
+const NOTICE_PREFIX = META_PREFIXES.dmNotice;
+const ENCRYPTED_NOTICE_PREFIX = META_PREFIXES.encryptedDmNotice;
 
 function roomsIn(map: unknown): Set<string> {
   const rooms = new Set<string>();

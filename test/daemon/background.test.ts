@@ -1,6 +1,5 @@
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import type { EventId, RoomId } from '../../src/state/ids.js';
-import { guardKey } from '../../src/store/keys.js';
 import { Conversation } from './conversation.js';
 import { Harness } from './harness.js';
 
@@ -21,8 +20,8 @@ describe('!prune in the background', () => {
     const twoDaysAgo = Date.now() - 2 * 86_400_000;
     await h.withStore(async (store) => {
       for (let start = 0; start < OLD_ENTRIES; start += 20_000) {
-        const marks = Array.from({ length: 20_000 }, (_, i) => guardKey('!old:hs.test' as RoomId, `$e${start + i}` as EventId));
-        await store.commit({ marks, ops: [], now: twoDaysAgo });
+        const eventIds = Array.from({ length: 20_000 }, (_, i) => `$e${start + i}` as EventId);
+        await store.commit({ marks: [{ roomId: '!old:hs.test' as RoomId, eventIds }], ops: [], now: twoDaysAgo });
       }
     });
     const { admin, bob } = talk.users('admin', 'bob');
