@@ -3,6 +3,7 @@ import type { RoomFacts } from '../commands/dm-policy.js';
 import type { Logger } from '../log.js';
 import { serial } from '../serial.js';
 import type { RoomId, UserId } from '../state/ids.js';
+import { isJsonObject } from '../state/json.js';
 import { META_PREFIXES } from '../store/meta-keys.js';
 import type { KeyValue, Store } from '../store/store.js';
 
@@ -91,7 +92,7 @@ export class DirectRooms implements DirectRoomSource {
 
   /** Takes a new `m.direct` content, e.g. from a sync's account data. */
   update(content: unknown): void {
-    this.#server = typeof content === 'object' && content !== null ? { ...(content as DirectMap) } : {};
+    this.#server = isJsonObject(content) ? { ...(content as DirectMap) } : {};
     const onServer = roomsIn(this.#server);
     for (const roomId of this.#local.keys()) if (onServer.has(roomId)) this.#local.delete(roomId);
     this.#rooms = new Set([...onServer, ...this.#local.keys()]);

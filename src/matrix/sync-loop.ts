@@ -1,5 +1,6 @@
 import { RoomkeeperError } from '../errors.js';
 import type { Logger } from '../log.js';
+import { isJsonObject } from '../state/json.js';
 import { classify, retrying, type RetryPolicy } from './retry.js';
 import type { SyncTokenSource } from './storage.js';
 
@@ -23,7 +24,7 @@ export interface SyncLoopOptions {
 const STOPPED = Symbol('stopped');
 
 function nextBatchOf(body: unknown): string | undefined {
-  const token = typeof body === 'object' && body !== null ? (body as { next_batch?: unknown }).next_batch : undefined;
+  const token = isJsonObject(body) ? body.next_batch : undefined;
   return typeof token === 'string' && token !== '' ? token : undefined;
 }
 
