@@ -1,11 +1,10 @@
 import { builtinCommands, createRegistry } from '../commands/registry.js';
 import { RateLimiter } from '../commands/rate-limit.js';
-import { redactConfig, type Config } from '../config.js';
+import { redactConfig, type Config } from '../config/index.js';
 import { Metrics } from '../http/metrics.js';
 import type { Logger } from '../log.js';
 import { createRoomkeeperClient } from '../matrix/client.js';
 import { reportEncryption } from '../matrix/crypto.js';
-import type { InvitePolicy } from '../matrix/invites.js';
 import { DEFAULT_RETRY_POLICY, type RetryPolicy } from '../matrix/retry.js';
 import { loadMatrixSdk } from '../matrix/sdk.js';
 import { routeSdkLogs } from '../matrix/sdk-log.js';
@@ -156,7 +155,7 @@ export async function startDaemon(options: DaemonOptions): Promise<Daemon> {
     const shutdown = new AbortController();
     const invites = new InviteService({
       client,
-      policy: inviteAsPolicy(config),
+      policy: config.autoJoin,
       pending,
       log: log.child({ mod: 'invites' }),
       backoff: { ...DEFAULT_RETRY_POLICY, ...options.retry },
@@ -260,10 +259,4 @@ export async function startDaemon(options: DaemonOptions): Promise<Daemon> {
     await teardown.run();
     throw err;
   }
-}
-
-/** The config's auto-join policy in the shape the invite handler takes. */
-function inviteAsPolicy(config: Config): InvitePolicy {
-  const p = config.autoJoin;
-  return p.mode === 'allow' ? { allow: { users: p.users, servers: p.servers } } : p.mode;
 }

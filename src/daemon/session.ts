@@ -1,4 +1,4 @@
-import type { Config } from '../config.js';
+import type { Config } from '../config/index.js';
 import { RoomkeeperError } from '../errors.js';
 import type { Logger } from '../log.js';
 import type { RoomkeeperClient } from '../matrix/client.js';

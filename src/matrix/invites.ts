@@ -3,9 +3,13 @@ import { classify, DEFAULT_RETRY_POLICY, retrying, type Backoff } from './retry.
 
 /**
  * Which invites the bot accepts: everyone's, nobody's, or those of listed users or servers. The
- * one shape of the policy: the config's `autoJoin` is written and decoded in it.
+ * one shape of the policy: the config's `autoJoin` resolves to it and the daemon passes it as is.
  */
-export type InvitePolicy = 'all' | 'none' | { allow: { users?: readonly string[]; servers?: readonly string[] } };
+export type InvitePolicy =
+  | { mode: 'all' }
+  | { mode: 'none' }
+  /** Invites from one of `users`, or from any user on one of `servers`. */
+  | { mode: 'allow'; users: readonly string[]; servers: readonly string[] };
 
 export type InviteDecision = 'accept' | 'decline';
 
@@ -21,11 +25,11 @@ function serverOf(userId: string): string | undefined {
  * the decision never looks at the room.
  */
 export function decideInvite(policy: InvitePolicy, inviter: string | undefined, _roomId: string): InviteDecision {
-  if (policy === 'all') return 'accept';
-  if (policy === 'none' || inviter === undefined) return 'decline';
-  if (policy.allow.users?.includes(inviter) === true) return 'accept';
+  if (policy.mode === 'all') return 'accept';
+  if (policy.mode === 'none' || inviter === undefined) return 'decline';
+  if (policy.users.includes(inviter)) return 'accept';
   const server = serverOf(inviter);
-  if (server !== undefined && policy.allow.servers?.some((s) => s.toLowerCase() === server) === true) return 'accept';
+  if (server !== undefined && policy.servers.some((s) => s.toLowerCase() === server)) return 'accept';
   return 'decline';
 }
 
