@@ -198,8 +198,8 @@ export function failureReason(err: unknown): string {
   return text.split('\n', 1)[0] ?? text;
 }
 
-/** The delay before the next attempt: what the server asked for on a 429, else jittered backoff. */
-export function retryDelay(err: unknown, attempt: number, policy: Backoff & { random?: () => number }): number {
+// The delay before the next attempt: what the server asked for on a 429, else jittered backoff.
+function retryDelay(err: unknown, attempt: number, policy: Backoff & { random?: () => number }): number {
   return retryAfterMs(err) ?? nextDelay(attempt, policy, policy.random);
 }
 
