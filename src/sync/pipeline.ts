@@ -149,6 +149,9 @@ export class Pipeline {
       for (const op of plan.ops) ops.push(op);
     }
     await this.#store.commit({ marks, ops, now, syncToken: parsed.data.next_batch });
+    // A room rebuilt from this response (the bot's join) is complete as of its end; Synapse marks
+    // every newly joined room's timeline limited, which is no gap worth re-reading the room for.
+    result.gappy = result.gappy.filter((roomId) => !result.snapshots.includes(roomId));
     this.#count(result);
     this.totals.lastCommitAt = now;
     return result;
