@@ -175,7 +175,7 @@ function leftEntry(room: RoomRecord, query: SyncQuery, leaveEvent: StoredEvent):
 /**
  * The last `limit` candidates as the timeline (`limited` when some were cut), and the state block:
  * the full state at the start of the timeline when `full`, otherwise the state that changed
- * between `since` and the start of the timeline (spec: "Updates to the state, between the time
+ * between `since` and the start of the timeline, neither with events the timeline holds (spec: "Updates to the state, between the time
  * indicated by the since parameter, and the start of the timeline").
  */
 function timelineAndState(
@@ -188,8 +188,10 @@ function timelineAndState(
 ): JsonObject {
   const timeline = query.timelineLimit > 0 ? candidates.slice(-query.timelineLimit) : [];
   const start = timeline[0]?.pos ?? upto + 1;
-  const before = stateAt(room, start - 1);
-  let stateEvents = [...before.values()];
+  // Synapse starts from the state *after* the first timeline event (that event's state group) and
+  // leaves out what the timeline holds: the value a first timeline state event replaced is not sent.
+  const inTimeline = new Set(timeline);
+  let stateEvents = [...stateAt(room, timeline[0]?.pos ?? upto).values()].filter((ev) => !inTimeline.has(ev));
   if (!full) {
     const atSince = stateAt(room, query.since ?? 0);
     stateEvents = stateEvents.filter((ev) => atSince.get(stateKeyOf(ev.type!, ev.stateKey!)) !== ev);
