@@ -96,7 +96,7 @@ function roomShape(sync: Json, room: string, role: (id: unknown) => unknown): Sh
 const FILTER = { room: { timeline: { limit: 50, lazy_load_members: false } } };
 const LOW_LIMIT = { room: { timeline: { limit: 3, lazy_load_members: false } } };
 
-/** The script: create, invite, join, rename, kick, a gap. Returns the shapes of each step. */
+/** The script: create, invite, join, rename, kick, a gap, a rejoin. Returns the shapes of each step. */
 async function script(server: Server): Promise<Record<string, Shape>> {
   const [alice, bob, carol] = await Promise.all(['alice', 'bob', 'carol'].map((n) => server.user(n)));
   const users = { alice: alice!, bob: bob!, carol: carol! };
@@ -127,11 +127,19 @@ async function script(server: Server): Promise<Record<string, Shape>> {
   for (let i = 0; i < 6; i++) await users.alice.send(room, `gap ${i}`);
   const c3 = await users.carol.sync({ since: next(c2), filter: LOW_LIMIT });
   shapes['5 gap: carol incremental sync, timeline limit 3'] = roomShape(c3, room, role);
+
+  await users.alice.invite(room, users.bob.userId);
+  const b2 = await users.bob.sync({ since: next(b1), filter: LOW_LIMIT });
+  shapes['6 invited back: bob incremental sync'] = roomShape(b2, room, role);
+  await users.bob.join(room);
+  await users.alice.send(room, 'welcome back');
+  const b3 = await users.bob.sync({ since: next(b2), filter: LOW_LIMIT });
+  shapes['7 rejoined: bob incremental sync, timeline limit 3'] = roomShape(b3, room, role);
   return shapes;
 }
 
 describe('the fake homeserver against a real Synapse', () => {
-  it('gives the same /sync shapes for create, invite, join, rename, kick and a gappy sync', async () => {
+  it('gives the same /sync shapes for create, invite, join, rename, kick, a gappy sync and a rejoin', async () => {
     const real = await script(realServer);
     const faked = await script(fakeServer());
     expect(faked).toEqual(real);
