@@ -215,6 +215,22 @@ describe('fake homeserver: the membership story over /sync', () => {
     expect(joined.state.events).toEqual([]);
   });
 
+  it('leaves out of a gappy state block the value that the first timeline event replaced, as Synapse does', async () => {
+    const room = hs.createRoom(alice, { topic: 'one', joinRule: 'public', invite: [bot] });
+    hs.join(room, bot);
+    const c = clientOf(hs);
+    const start = await c.sync();
+    hs.setTopic(room, alice, 'two');
+    hs.join(room, bob);
+    hs.setTopic(room, alice, 'three');
+    hs.sendMessage(room, alice, 'after');
+    const gappy = joinedIn(await c.sync({ since: start.next_batch, filter: JSON.stringify({ room: { timeline: { limit: 2 } } }) }), room);
+    expect(types(gappy.timeline.events)).toEqual(['m.room.topic|', 'm.room.message']);
+    expect(gappy.timeline.limited).toBe(true);
+    // bob's join is in the gap; topic "two" is too, but "three" (in the timeline) replaced it.
+    expect(types(gappy.state.events)).toEqual([`m.room.member|${bob}`]);
+  });
+
   it('tells of a kick in the leave section, up to the kick and nothing after', async () => {
     const room = hs.createRoom(alice, { invite: [bot] });
     hs.join(room, bot);
