@@ -77,6 +77,18 @@ describe('membership against a real Synapse', () => {
     expect(truth.users.find((u) => u.userId === bob.userId)).toBeUndefined();
   });
 
+  it('marks a room encrypted once m.room.encryption is set, and keeps tracking its members', async () => {
+    const bot = await newBot();
+    const { alice, bob } = await registerUsers('alice', 'bob');
+    await bot.start();
+    const room = await alice.createRoom({ name: 'Secret', preset: 'public_chat', invite: [bot.id] });
+    await bot.joined(room);
+    await alice.setState(room, 'm.room.encryption', { algorithm: 'm.megolm.v1.aes-sha2' });
+    await bob.join(room);
+    const truth = await bot.stopAndCompare();
+    expect(truth.rooms.find((r) => r.roomId === room)).toMatchObject({ encrypted: true, members: [alice.userId, bob.userId, bot.id].sort() });
+  });
+
   it('forgets a room it is kicked from and rebuilds it when invited back', async () => {
     const bot = await newBot();
     const { alice, bob, carol } = await registerUsers('alice', 'bob', 'carol');
