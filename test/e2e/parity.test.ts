@@ -55,6 +55,8 @@ function eventShape(ev: Json, role: (id: unknown) => unknown): Shape {
   const shape: Shape = { type: ev['type'], sender: role(ev['sender']) };
   if (ev['state_key'] !== undefined) shape['state_key'] = role(ev['state_key']);
   if (ev['type'] === 'm.room.member') shape['membership'] = content['membership'];
+  // A DM invite is recognised by this flag on the invite event.
+  if (ev['type'] === 'm.room.member' && content['is_direct'] !== undefined) shape['is_direct'] = content['is_direct'];
   if (ev['type'] === 'm.room.name') shape['name'] = content['name'];
   if (ev['type'] === 'm.room.topic') shape['topic'] = content['topic'];
   if (ev['type'] === 'm.room.message') shape['body'] = content['body'];
@@ -76,7 +78,7 @@ function roomShape(sync: Json, room: string, role: (id: unknown) => unknown): Sh
   if (section === 'invite') {
     const events = ((r['invite_state'] as Json | undefined)?.['events'] ?? []) as Json[];
     // Stripped state: only type, state key, sender and content; which types is the server's choice.
-    const invite = events.find((e) => e['type'] === 'm.room.member' && e['state_key'] !== undefined && role(e['state_key']) !== e['state_key']);
+    const invite = events.find((e) => e['type'] === 'm.room.member' && (e['content'] as Json | undefined)?.['membership'] === 'invite');
     return { section, invite: invite === undefined ? null : eventShape(invite, role) };
   }
   const timeline = (r['timeline'] ?? {}) as Json;
@@ -105,8 +107,10 @@ async function script(server: Server): Promise<Record<string, Shape>> {
   const next = (sync: Json): string => String(sync['next_batch']);
   const shapes: Record<string, Shape> = {};
 
+  const dm = await users.alice.createRoom({ isDirect: true, invite: [users.carol.userId], preset: 'trusted_private_chat' });
   const c0 = await users.carol.sync({ filter: FILTER });
   shapes['1 invited: carol initial sync'] = roomShape(c0, room, role);
+  shapes['1 invited to a DM: carol initial sync'] = roomShape(c0, dm, roleMap(users, dm));
 
   await users.carol.join(room);
   await users.alice.invite(room, users.bob.userId);
@@ -142,6 +146,12 @@ describe('the fake homeserver against a real Synapse', () => {
   it('gives the same /sync shapes for create, invite, join, rename, kick, a gappy sync and a rejoin', async () => {
     const real = await script(realServer);
     const faked = await script(fakeServer());
+    // The script reaches what it is for on the real server (so equal shapes are not empty ones).
+    expect(real['1 invited to a DM: carol initial sync']).toMatchObject({ section: 'invite', invite: { membership: 'invite', is_direct: true } });
+    expect(real['3 renamed: carol incremental sync']).toMatchObject({ section: 'join', limited: false });
+    expect(real['4 kicked: bob incremental sync']).toMatchObject({ section: 'leave' });
+    expect(real['5 gap: carol incremental sync, timeline limit 3']).toMatchObject({ section: 'join', limited: true, prevBatch: 'string' });
+    expect(real['7 rejoined: bob incremental sync, timeline limit 3']).toMatchObject({ section: 'join', limited: true });
     expect(faked).toEqual(real);
   });
 });
