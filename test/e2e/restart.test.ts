@@ -15,8 +15,13 @@ async function newBot(): Promise<E2eBot> {
   return bot;
 }
 
-/** The daemon's sync filter keeps 50 timeline events; more than that makes the next sync gappy. */
-const TIMELINE_LIMIT = 50;
+/** The timeline limit of the sync filter the daemon uploaded (Synapse numbers a user's filters from 0). */
+async function timelineLimitOf(bot: E2eBot): Promise<number> {
+  const filter = await bot.user.call('GET', `/_matrix/client/v3/user/${encodeURIComponent(bot.id)}/filter/0`);
+  const limit = ((filter['room'] as Record<string, Record<string, unknown>> | undefined)?.['timeline'])?.['limit'];
+  expect(limit, 'the filter sets a timeline limit').toEqual(expect.any(Number));
+  return limit as number;
+}
 
 describe('restarts against a real Synapse', () => {
   it('catches up after being stopped while a room got a gap, it was kicked, invited and a room upgraded', async () => {
@@ -31,13 +36,14 @@ describe('restarts against a real Synapse', () => {
     await bob.join(old);
     await bot.settle();
     await bot.stop();
+    const timelineLimit = await timelineLimitOf(bot);
 
     // While it is down: membership and name changes buried under more events than the timeline holds.
     await bob.leave(busy);
     await dave.join(busy);
     await alice.setState(busy, 'm.room.name', { name: 'Busy, renamed' });
     await alice.setState(busy, 'm.room.topic', { topic: 'set while away' });
-    for (let i = 0; i < TIMELINE_LIMIT + 10; i++) await carol.send(busy, `message ${i}`);
+    for (let i = 0; i < timelineLimit + 10; i++) await carol.send(busy, `message ${i}`);
     await alice.kick(kicking, bot.id);
     const fresh = await alice.createRoom({ name: 'New while away', invite: [bot.id, carol.userId] });
     await carol.join(fresh);
