@@ -14,6 +14,7 @@ export type ErrorCode =
   | 'HOMESERVER_UNREACHABLE'
   | 'HOMESERVER_ERROR'
   | 'TOKEN_INVALID'
+  | 'SYNC_NOT_COMMITTED'
   | 'CRYPTO_UNAVAILABLE';
 
 /** The one error class of roomkeeper: a stable code, a readable message, and the cause. */
