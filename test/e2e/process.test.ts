@@ -1,3 +1,4 @@
+import { readdirSync } from 'node:fs';
 import { afterEach, describe, expect, it } from 'vitest';
 import { runCli } from '../support/cli.js';
 import { DaemonProcess } from '../support/daemon-process.js';
@@ -45,16 +46,25 @@ describe('roomkeeper run and doctor against a real Synapse', () => {
 
   it('doctor reports the real server, the token\'s user and the data dir', async () => {
     const bot = await newBot();
+    // One line per check: the status padded to 5, the name padded to 11, the detail.
+    const statusOf = (stdout: string) =>
+      Object.fromEntries(
+        stdout
+          .trimEnd()
+          .split('\n')
+          .map((l) => [l.slice(6, 17).trim(), l.slice(0, 5).trim()]),
+      );
+    // Before the first run the data dir holds no database, and doctor creates none.
+    const before = await runCli(['doctor'], '', { env: bot.env() });
+    expect(before.code, before.stdout + before.stderr).toBe(0);
+    expect(statusOf(before.stdout)).toMatchObject({ config: 'OK', homeserver: 'OK', token: 'OK', 'data dir': 'OK', database: 'SKIP' });
+    expect(readdirSync(bot.dataDir)).toEqual([]);
+
+    const daemon = await bot.start();
+    expect((await daemon.stop('SIGTERM')).code).toBe(0);
     const ok = await runCli(['doctor'], '', { env: bot.env() });
     expect(ok.code, ok.stdout + ok.stderr).toBe(0);
-    // One line per check: the status padded to 5, the name padded to 11, the detail.
-    const status = Object.fromEntries(
-      ok.stdout
-        .trimEnd()
-        .split('\n')
-        .map((l) => [l.slice(6, 17).trim(), l.slice(0, 5).trim()]),
-    );
-    expect(status).toMatchObject({ config: 'OK', homeserver: 'OK', token: 'OK', 'data dir': 'OK', database: 'OK' });
+    expect(statusOf(ok.stdout)).toMatchObject({ config: 'OK', homeserver: 'OK', token: 'OK', 'data dir': 'OK', database: 'OK' });
     expect(ok.stdout).toContain(`token belongs to ${bot.id}`);
 
     const bad = await runCli(['doctor'], '', { env: bot.env({ ROOMKEEPER_ACCESS_TOKEN: 'syt_wrong' }) });
