@@ -14,7 +14,8 @@ export type ErrorCode =
   | 'HOMESERVER_UNREACHABLE'
   | 'HOMESERVER_ERROR'
   | 'TOKEN_INVALID'
-  | 'CRYPTO_UNAVAILABLE';
+  | 'CRYPTO_UNAVAILABLE'
+  | 'BAD_ID';
 
 /** The one error class of roomkeeper: a stable code, a readable message, and the cause. */
 export class RoomkeeperError extends Error {
