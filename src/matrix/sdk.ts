@@ -1,6 +1,7 @@
-import { createRequire, Module } from 'node:module';
+import { Module } from 'node:module';
 import { join } from 'node:path';
 import type * as Sdk from 'matrix-bot-sdk';
+import { sdkRequire as locateSdk } from '#sdk-location';
 import { RoomkeeperError } from '../errors.js';
 
 /*
@@ -111,9 +112,14 @@ export function loadWithOptionalBinding<T>(
 
 // Resolve the binding the way the SDK does, from the SDK's own directory: a copy nested under
 // matrix-bot-sdk/node_modules would win over a top-level one.
-const sdkRequire = createRequire(createRequire(import.meta.url).resolve('matrix-bot-sdk'));
+const sdkRequire = locateSdk();
 const loaded = loadWithOptionalBinding(sdkRequire, CRYPTO_BINDING, () => sdkRequire('matrix-bot-sdk') as typeof Sdk);
 const sdk = loaded.value;
+
+/** matrix-bot-sdk's runtime values, every export, loaded with the crypto stand-in when needed. */
+export function matrixSdk(): typeof Sdk {
+  return sdk;
+}
 
 /** Whether matrix-bot-sdk's native crypto binding loaded; when not, encrypted rooms cannot be read. */
 export function cryptoAvailability(): CryptoAvailability {
