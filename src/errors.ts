@@ -15,7 +15,8 @@ export type ErrorCode =
   | 'HOMESERVER_ERROR'
   | 'TOKEN_INVALID'
   | 'CRYPTO_UNAVAILABLE'
-  | 'BAD_ID';
+  | 'BAD_ID'
+  | 'STORE_CLOSED';
 
 /** The one error class of roomkeeper: a stable code, a readable message, and the cause. */
 export class RoomkeeperError extends Error {

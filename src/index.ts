@@ -13,6 +13,12 @@ import type { Rooms } from './store/rooms.js';
 import { Store } from './store/store.js';
 import { Pipeline, type PipelineTotals, type ProcessResult } from './sync/pipeline.js';
 
+export {
+  resolveRoom,
+  type NumberedRoom,
+  type RoomResolution,
+  type SharedRoom,
+} from './commands/resolve-room.js';
 export { RoomkeeperError, isRoomkeeperError, type ErrorCode } from './errors.js';
 export { parseRoomId, parseUserId, type EventId, type RoomId, type UserId } from './state/ids.js';
 export type { Membership, TrackedEvent } from './state/events.js';
@@ -67,7 +73,10 @@ export interface AttachOptions {
 export interface Roomkeeper {
   /** Who is in which room: roomsOf, membersOf, memberCount, isMember, info, sharedRooms, allRooms. */
   rooms: RoomQueries;
-  /** Applies one whole /sync response body (in order, each once or more: duplicates are skipped). */
+  /**
+   * Applies one whole /sync response body (in order, each once or more: duplicates are skipped).
+   * Rejects with STORE_CLOSED after close().
+   */
   process(body: unknown): Promise<ProcessResult>;
   /**
    * Feeds the client's /sync bodies through roomkeeper: each is committed before the client emits
@@ -84,7 +93,10 @@ export interface Roomkeeper {
   totals: PipelineTotals;
   /** The /sync token committed with the last processed response, to resume syncing from. */
   syncToken(): Promise<string | undefined>;
-  /** Detaches the client (if any), waits for the body being committed, and closes the store. */
+  /**
+   * Waits for the body being committed and closes the store. An attached client is stopped when
+   * it next delivers a body, before emitting any of its events; call `client.stop()` first.
+   */
   close(): Promise<void>;
 }
 
@@ -128,8 +140,12 @@ export async function openRoomkeeper(options: OpenOptions): Promise<Roomkeeper> 
   // One writer: bodies from the attached client and from process() are committed one at a time,
   // in the order they arrived.
   let tail: Promise<unknown> = Promise.resolve();
+  let closed = false;
   const processInTurn = (body: unknown): Promise<ProcessResult> => {
-    const run = tail.then(() => pipeline.process(body));
+    const run = tail.then(() => {
+      if (closed) throw new RoomkeeperError('STORE_CLOSED', 'this roomkeeper store is closed');
+      return pipeline.process(body);
+    });
     tail = run.catch(() => undefined);
     return run;
   };
@@ -145,6 +161,7 @@ export async function openRoomkeeper(options: OpenOptions): Promise<Roomkeeper> 
     rooms: queriesOf(store.rooms),
     process: processInTurn,
     attach(client, attachOptions = {}) {
+      if (closed) throw new RoomkeeperError('STORE_CLOSED', 'this roomkeeper store is closed');
       if (attachment !== undefined) throw new TypeError('attach(): a client is already attached; detach() it first');
       const { onCommit, onFatal } = attachOptions;
       attachment = attachClient(client, {
@@ -168,7 +185,11 @@ export async function openRoomkeeper(options: OpenOptions): Promise<Roomkeeper> 
     totals: pipeline.totals,
     syncToken: () => store.syncToken(),
     async close() {
-      await detach();
+      // The attached client stays wrapped: a body its last long-poll brings after this is refused
+      // (the client is stopped, nothing emitted, its token not saved) rather than let through
+      // unrecorded with its token saved ahead of the record.
+      if (closed) return;
+      closed = true;
       await tail;
       await store.close();
     },

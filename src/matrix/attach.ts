@@ -1,4 +1,5 @@
 import type { IStorageProvider, MatrixClient } from 'matrix-bot-sdk';
+import { isRoomkeeperError } from '../errors.js';
 import type { Logger } from '../log.js';
 
 /*
@@ -23,7 +24,10 @@ interface ClientInternals {
 
 /** What an attached client needs of roomkeeper. */
 export interface AttachTarget {
-  /** Commits one whole /sync body (serialized with every other writer); resolves once it is durable. */
+  /**
+   * Commits one whole /sync body (serialized with every other writer); resolves once it is
+   * durable, rejects with STORE_CLOSED once the store is closed.
+   */
   commit(body: unknown): Promise<void>;
   /** The token roomkeeper committed last; undefined before the first body. */
   syncToken(): Promise<string | undefined>;
@@ -66,6 +70,12 @@ export function attachClient(client: MatrixClient, target: AttachTarget): Attach
       try {
         await target.commit(raw);
       } catch (err) {
+        // A closed store refuses what the client's last long-poll brings: no event of it fires and
+        // its token is not saved, so the next run fetches it again.
+        if (isRoomkeeperError(err, 'STORE_CLOSED')) {
+          internals.stop();
+          throw err;
+        }
         // The SDK's loop has already moved its in-memory token past this body: carrying on would
         // skip it for good. Stop before any event is emitted and before the token is saved, so a
         // restart fetches the body again.
