@@ -3,10 +3,10 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { isRoomkeeperError } from '../../src/errors.js';
 import { openRoomkeeper, type ProcessResult, type Roomkeeper } from '../../src/index.js';
 import { AutojoinRoomsMixin, MatrixClient, MemoryStorageProvider, SimpleFsStorageProvider } from '../../src/matrix/sdk-exports.js';
-import { expectedInspect } from '../support/expected-state.js';
 import { startFakeHomeserver, type FakeHomeserver, type JsonObject } from '../support/fake-homeserver.js';
 import { SyncBuilder } from '../support/sync-builder.js';
 import { TempDirs } from '../support/temp-dir.js';
+import { caughtUp, enter, expectedShape, recordOf } from './record.js';
 
 const dirs = new TempDirs();
 let cleanups: (() => Promise<void>)[] = [];
@@ -43,43 +43,6 @@ async function bot(
     await keeper.close();
   });
   return { client, keeper, storage, commits };
-}
-
-/** Rooms with their joined members and users with their rooms, as plain strings. */
-interface Shape {
-  rooms: { roomId: string; members: string[] }[];
-  users: { userId: string; rooms: string[] }[];
-}
-
-/** What the record says: every tracked room with its joined members, every user with their rooms. */
-async function recordOf(keeper: Roomkeeper): Promise<Shape> {
-  const rooms: Shape['rooms'] = [];
-  const users = new Map<string, string[]>();
-  for (const roomId of await keeper.rooms.allRooms()) {
-    const members: string[] = (await keeper.rooms.membersOf(roomId)).map((m) => m.userId);
-    rooms.push({ roomId, members });
-    for (const m of members) users.set(m, await keeper.rooms.roomsOf(m));
-  }
-  return { rooms, users: [...users].sort(([a], [b]) => (a < b ? -1 : 1)).map(([userId, rs]) => ({ userId, rooms: rs })) };
-}
-
-/** The same, as the fake homeserver's room model has it. */
-function expectedShape(hs: FakeHomeserver): Shape {
-  const doc = expectedInspect(hs, hs.botUserId);
-  return {
-    rooms: doc.rooms.map((r) => ({ roomId: r.roomId, members: r.members })),
-    users: doc.users.map((u) => ({ userId: u.userId, rooms: u.rooms })),
-  };
-}
-
-/** Invites `localpart` on `inviter`'s behalf and joins them. */
-function enter(hs: FakeHomeserver, roomId: string, inviter: string, localpart: string): void {
-  hs.invite(roomId, inviter, hs.userId(localpart));
-  hs.join(roomId, hs.userId(localpart));
-}
-
-async function caughtUp(hs: FakeHomeserver): Promise<void> {
-  await hs.waitForSyncPast(hs.position, 10_000);
 }
 
 describe('keeper.attach(client) on a plain MatrixClient', () => {
