@@ -7,7 +7,6 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { startDiceBot, type DiceBot } from '../../examples/dice-bot/bot.js';
 import { openRoomkeeper } from '../../src/index.js';
 import type { EventId, RoomId } from '../../src/state/ids.js';
-import { guardKey } from '../../src/store/keys.js';
 import { Store } from '../../src/store/store.js';
 import { parseSyncToken, startFakeHomeserver, type FakeHomeserver, type JsonObject } from '../support/fake-homeserver.js';
 import { TempDirs } from '../support/temp-dir.js';
@@ -111,18 +110,18 @@ describe('examples/dice-bot against the fake homeserver', () => {
   });
 });
 
-/** The guard keys of every room event in a /sync response body. */
-function guardKeysOf(body: JsonObject): string[] {
-  const keys: string[] = [];
+/** The ids of every room event in a /sync response body, by room. */
+function eventsOf(body: JsonObject, into: Map<string, Set<string>>): void {
   const rooms = (body['rooms'] ?? {}) as Record<string, Record<string, Record<string, { events?: JsonObject[] }>>>;
   for (const section of ['join', 'leave']) {
     for (const [roomId, room] of Object.entries(rooms[section] ?? {})) {
+      const ids = into.get(roomId) ?? new Set<string>();
+      into.set(roomId, ids);
       for (const block of ['state', 'timeline']) {
-        for (const e of room[block]?.events ?? []) keys.push(guardKey(roomId as RoomId, e['event_id'] as EventId));
+        for (const e of room[block]?.events ?? []) ids.add(e['event_id'] as string);
       }
     }
   }
-  return keys;
 }
 
 /** `node --import tsx examples/dice-bot/main.ts` as a child process. */
@@ -223,13 +222,15 @@ describe('examples/dice-bot under SIGKILL', () => {
     const bot = hs.botUserId;
     const mine = hs.syncs.filter((x) => x.userId === bot);
     const used = mine.filter((r) => r.response !== undefined && mine.some((x) => x !== r && x.since === parseSyncToken(String(r.response?.['next_batch']))));
-    const keys = new Set(used.flatMap((r) => guardKeysOf(r.response!)));
-    expect(keys.size).toBeGreaterThan(50);
+    const delivered = new Map<string, Set<string>>();
+    for (const r of used) eventsOf(r.response!, delivered);
+    const asked = [...delivered].map(([roomId, ids]) => ({ roomId: roomId as RoomId, eventIds: [...ids] as EventId[] }));
+    expect(asked.reduce((n, r) => n + r.eventIds.length, 0)).toBeGreaterThan(50);
     const store = await Store.open(join(dataDir, 'roomkeeper'));
     try {
-      const list = [...keys];
-      const seen = await store.guard.has(list);
-      expect(list.filter((_, i) => !seen[i])).toEqual([]);
+      const seen = await store.guard.has(asked);
+      const missing = asked.flatMap((r, i) => r.eventIds.filter((_, j) => seen[i]?.[j] !== true));
+      expect(missing).toEqual([]);
     } finally {
       await store.close();
     }
