@@ -1,5 +1,5 @@
 import type { IStorageProvider, MatrixClient } from 'matrix-bot-sdk';
-import { isRoomkeeperError } from '../errors.js';
+import { isRoomkeeperError, RoomkeeperError } from '../errors.js';
 import type { Logger } from '../log.js';
 
 /*
@@ -44,6 +44,18 @@ export interface Attachment {
 }
 
 const attached = new WeakSet<object>();
+
+function isObject(v: unknown): v is Record<string, unknown> {
+  return typeof v === 'object' && v !== null;
+}
+
+// A join rebuilds the room from the state block, so it must hold every member (spec: "Lazy-loading
+// room members" is off unless a filter asks for it).
+function lazyLoadsMembers(filter: unknown): boolean {
+  const room = isObject(filter) ? filter['room'] : undefined;
+  if (!isObject(room)) return false;
+  return [room['state'], room['timeline']].some((part) => isObject(part) && part['lazy_load_members'] === true);
+}
 
 /**
  * Makes every whole /sync body the client receives go through `target.commit` before the SDK
@@ -95,6 +107,12 @@ export function attachClient(client: MatrixClient, target: AttachTarget): Attach
   }
 
   async function start(filter?: unknown): Promise<unknown> {
+    if (active && lazyLoadsMembers(filter)) {
+      throw new RoomkeeperError(
+        'INPUT_INVALID',
+        'client.start(filter): a filter with lazy_load_members leaves members out of the state block, which roomkeeper needs whole',
+      );
+    }
     if (active) await alignSyncToken();
     return originalStart.call(internals, filter);
   }

@@ -240,6 +240,14 @@ describe('keeper.attach(client) on a plain MatrixClient', () => {
     expect(await keeper.rooms.isMember(roomId, hs.userId('carol'))).toBe(true);
   });
 
+  it('refuses to start with a filter that lazy-loads members', async () => {
+    const hs = await startFakeHomeserver();
+    cleanups.push(() => hs.close());
+    const { client } = await bot(hs, await dirs.make());
+    await expect(client.start({ room: { state: { lazy_load_members: true } } })).rejects.toMatchObject({ code: 'INPUT_INVALID' });
+    expect(hs.syncs).toEqual([]);
+  });
+
   it('once closed, refuses the client’s next body: nothing of it fires and its token is not saved', async () => {
     const hs = await startFakeHomeserver();
     cleanups.push(() => hs.close());
