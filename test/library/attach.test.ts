@@ -127,6 +127,36 @@ describe('keeper.attach(client) on a plain MatrixClient', () => {
     expect(await Promise.resolve(storage.getSyncToken())).toBe(await keeper.syncToken());
   });
 
+  it('fires room.join, room.event and room.leave after the commit: each handler sees its own response', async () => {
+    const hs = await startFakeHomeserver();
+    cleanups.push(() => hs.close());
+    const { client, keeper } = await bot(hs, await dirs.make());
+    const alice = hs.userId('alice');
+    const seen: string[] = [];
+    client.on('room.join', (roomId: string) => {
+      void keeper.rooms.isMember(roomId, hs.botUserId).then((m) => seen.push(`join ${String(m)}`));
+    });
+    client.on('room.event', (roomId: string, event: JsonObject) => {
+      if (event['type'] !== 'm.room.member' || event['state_key'] !== hs.userId('bob')) return;
+      void keeper.rooms.isMember(roomId, hs.userId('bob')).then((m) => seen.push(`bob ${String((event['content'] as JsonObject)['membership'])} ${String(m)}`));
+    });
+    client.on('room.leave', (roomId: string) => {
+      void keeper.rooms.info(roomId).then((info) => seen.push(`leave ${info === undefined ? 'forgotten' : 'still tracked'}`));
+    });
+    await client.start();
+    const roomId = hs.createRoom(alice);
+    hs.invite(roomId, alice, hs.botUserId);
+    await hs.waitFor(() => seen.includes('join true'), 10_000, 'room.join handled');
+    hs.invite(roomId, alice, hs.userId('bob'));
+    hs.join(roomId, hs.userId('bob'));
+    await hs.waitFor(() => seen.includes('bob join true'), 5000, 'bob seen');
+    hs.kick(roomId, alice, hs.botUserId);
+    await hs.waitFor(() => seen.some((s) => s.startsWith('leave')), 5000, 'room.leave handled');
+    expect(seen.filter((s) => s.startsWith('join') || s.startsWith('leave'))).toEqual(['join true', 'leave forgotten']);
+    // Bob's invite and join came in one response: both handlers see the state after all of it.
+    expect(seen).toContain('bob invite true');
+  });
+
   it('hands onCommit each new event once, before the SDK emits that body', async () => {
     const hs = await startFakeHomeserver();
     cleanups.push(() => hs.close());
