@@ -2,11 +2,14 @@ import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { isRoomkeeperError } from '../../src/errors.js';
 import { openRoomkeeper, type ProcessResult, type Roomkeeper } from '../../src/index.js';
-import { AutojoinRoomsMixin, MatrixClient, MemoryStorageProvider, SimpleFsStorageProvider } from '../../src/matrix/sdk-exports.js';
+import { AutojoinRoomsMixin, LogLevel, LogService, MatrixClient, MemoryStorageProvider, SimpleFsStorageProvider } from '../../src/matrix/sdk-exports.js';
 import { startFakeHomeserver, type FakeHomeserver, type JsonObject } from '../support/fake-homeserver.js';
 import { SyncBuilder } from '../support/sync-builder.js';
 import { TempDirs } from '../support/temp-dir.js';
 import { caughtUp, enter, expectedShape, recordOf } from './record.js';
+
+// The SDK's own info lines ("Client stop requested", …) are noise here.
+LogService.setLevel(LogLevel.WARN);
 
 const dirs = new TempDirs();
 let cleanups: (() => Promise<void>)[] = [];

@@ -11,6 +11,10 @@ import { Store } from '../../src/store/store.js';
 import { parseSyncToken, startFakeHomeserver, type FakeHomeserver, type JsonObject } from '../support/fake-homeserver.js';
 import { TempDirs } from '../support/temp-dir.js';
 import { caughtUp, enter, expectedShape, recordOf } from './record.js';
+import { LogLevel, LogService } from '../../src/matrix/sdk-exports.js';
+
+// The SDK's own info lines ("Client stop requested", …) are noise here.
+LogService.setLevel(LogLevel.WARN);
 
 const root = fileURLToPath(new URL('../..', import.meta.url));
 const dirs = new TempDirs();

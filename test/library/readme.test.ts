@@ -5,6 +5,10 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { startBot } from '../../docs/examples/attach.js';
 import { startFakeHomeserver, type JsonObject } from '../support/fake-homeserver.js';
 import { TempDirs } from '../support/temp-dir.js';
+import { LogLevel, LogService } from '../../src/matrix/sdk-exports.js';
+
+// The SDK's own info lines ("Client stop requested", …) are noise here.
+LogService.setLevel(LogLevel.WARN);
 
 const root = fileURLToPath(new URL('../..', import.meta.url));
 const dirs = new TempDirs();
