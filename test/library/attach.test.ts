@@ -2,6 +2,8 @@ import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { isRoomkeeperError } from '../../src/errors.js';
 import { openRoomkeeper, type ProcessResult, type Roomkeeper } from '../../src/index.js';
+import { attachClient } from '../../src/matrix/attach.js';
+import { memoryLogger } from '../support/memory-log.js';
 import { AutojoinRoomsMixin, LogLevel, LogService, MatrixClient, MemoryStorageProvider, SimpleFsStorageProvider } from '../../src/matrix/sdk-exports.js';
 import { startFakeHomeserver, type FakeHomeserver, type JsonObject } from '../support/fake-homeserver.js';
 import { SyncBuilder } from '../support/sync-builder.js';
@@ -92,17 +94,15 @@ describe('keeper.attach(client) on a plain MatrixClient', () => {
     hs.invite(roomId, alice, hs.botUserId);
     hs.join(roomId, hs.botUserId);
 
-    const seen: { eventId: string; senderIsMember: boolean; keeperToken: string | undefined; sdkToken: string | null }[] = [];
+    const seen: { eventId: string; senderIsMember?: boolean; keeperToken?: string | undefined; sdkToken?: string | null }[] = [];
     client.on('room.message', (room: string, event: JsonObject) => {
-      void (async () => {
-        const sdkToken = await Promise.resolve(storage.getSyncToken());
-        seen.push({
-          eventId: event['event_id'] as string,
-          senderIsMember: await keeper.rooms.isMember(room, event['sender'] as string),
-          keeperToken: await keeper.syncToken(),
-          sdkToken,
-        });
-      })();
+      // In emit order, then the answers (handlers of one body run interleaved).
+      const entry: (typeof seen)[number] = { eventId: event['event_id'] as string };
+      seen.push(entry);
+      const sdkToken = storage.getSyncToken();
+      void Promise.all([keeper.rooms.isMember(room, event['sender'] as string), keeper.syncToken()]).then(([member, token]) => {
+        Object.assign(entry, { senderIsMember: member, keeperToken: token, sdkToken });
+      });
     });
     await client.start();
     await caughtUp(hs);
@@ -114,7 +114,7 @@ describe('keeper.attach(client) on a plain MatrixClient', () => {
     await caughtUp(hs);
     const more = [hs.sendMessage(roomId, alice, 'one'), hs.sendMessage(roomId, bob, 'two')];
     await caughtUp(hs);
-    await hs.waitFor(() => seen.length >= 3, 5000, 'three messages handled');
+    await hs.waitFor(() => seen.length >= 3 && seen.every((e) => e.senderIsMember !== undefined), 5000, 'three messages handled');
 
     const ids = [first, ...more].map((e) => e.event['event_id'] as string);
     expect(seen.map((s) => s.eventId)).toEqual(ids);
@@ -279,6 +279,45 @@ describe('keeper.attach(client) on a plain MatrixClient', () => {
     const { client } = await bot(hs, await dirs.make());
     await expect(client.start({ room: { state: { lazy_load_members: true } } })).rejects.toMatchObject({ code: 'INPUT_INVALID' });
     expect(hs.syncs).toEqual([]);
+  });
+
+  it('stops the client when a commit fails, before any event of that body fires or its token is saved', async () => {
+    const hs = await startFakeHomeserver();
+    cleanups.push(() => hs.close());
+    const alice = hs.userId('alice');
+    const roomId = hs.createRoom(alice);
+    hs.invite(roomId, alice, hs.botUserId);
+    hs.join(roomId, hs.botUserId);
+    const storage = new MemoryStorageProvider();
+    const client = new MatrixClient(hs.url, hs.botToken, storage);
+    client.syncingTimeout = 200;
+    cleanups.push(() => Promise.resolve(client.stop()));
+    const messages: string[] = [];
+    client.on('room.message', (_r: string, e: JsonObject) => messages.push(e['event_id'] as string));
+    let failing = false;
+    const fatal: unknown[] = [];
+    const { log, lines } = memoryLogger('info');
+    attachClient(client, {
+      log,
+      syncToken: () => Promise.resolve(undefined),
+      commit: () => (failing ? Promise.reject(new Error('disk full')) : Promise.resolve()),
+      onFatal: (err) => fatal.push(err),
+    });
+    await client.start();
+    await caughtUp(hs);
+    const token = await Promise.resolve(storage.getSyncToken());
+    failing = true;
+    hs.sendMessage(roomId, alice, 'lost?');
+    await hs.waitFor(() => fatal.length > 0, 5000, 'onFatal');
+    await new Promise((r) => setTimeout(r, 300));
+    expect(messages).toEqual([]);
+    expect(await Promise.resolve(storage.getSyncToken())).toBe(token);
+    expect(String(fatal[0])).toContain('disk full');
+    expect(lines().find((l) => l.msg === 'committing a sync response failed; the client was stopped')).toBeDefined();
+    // Stopped: no further request after the one in flight.
+    const n = hs.syncs.length;
+    await new Promise((r) => setTimeout(r, 500));
+    expect(hs.syncs.length).toBeLessThanOrEqual(n + 1);
   });
 
   it('once closed, refuses the client’s next body: nothing of it fires and its token is not saved', async () => {
