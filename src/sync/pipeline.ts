@@ -168,6 +168,9 @@ export class Pipeline {
     }
     const meta = options.metaWithToken?.(result.invites);
     await this.#store.commit({ marks, ops, now, syncToken: parsed.data.next_batch, meta });
+    // A room rebuilt from this response (the bot's join) is complete as of its end; Synapse marks
+    // every newly joined room's timeline limited, which is no gap worth re-reading the room for.
+    result.gappy = result.gappy.filter((roomId) => !result.snapshots.includes(roomId));
     this.#count(result);
     this.totals.lastCommitAt = now;
     return result;

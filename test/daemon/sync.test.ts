@@ -46,6 +46,23 @@ describe('daemon sync', () => {
     expect(stateReads(room, 0)).toBe(0);
   });
 
+  it('does not re-check a room it has just joined, though Synapse marks the join\'s timeline limited', async () => {
+    const { hs } = h;
+    const alice = hs.userId('alice');
+    await h.start({}, { yaml: GAPPY_RECHECK });
+    const room = hs.createRoom(alice, { joinRule: 'public', invite: [hs.botUserId] });
+    await h.joined(room);
+    await h.caughtUp();
+    await h.stop();
+    const joinSync = hs.syncs.find((s) => {
+      const rooms = s.response?.['rooms'] as { join?: Record<string, { timeline: { limited: boolean } }> } | undefined;
+      return rooms?.join?.[room]?.timeline.limited === true;
+    });
+    expect(joinSync, 'the join came with a limited timeline').toBeDefined();
+    expect(stateReads(room)).toBe(0);
+    expect(await h.inspect()).toEqual(h.expected());
+  });
+
   it('re-checks a gappy room from the server once per interval when afterGappySync is on', async () => {
     const { hs } = h;
     const alice = hs.userId('alice');
