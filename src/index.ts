@@ -2,11 +2,10 @@
  * roomkeeper as a library: the processed-event guard and the Rooms store, fed by whole /sync
  * response bodies, for any matrix-bot-sdk bot to embed.
  */
-import type { MatrixClient } from 'matrix-bot-sdk';
 import pino from 'pino';
 import { RoomkeeperError } from './errors.js';
 import type { Logger } from './log.js';
-import { attachClient, type Attachment } from './matrix/attach.js';
+import { attachClient, type AttachableClient, type Attachment } from './matrix/attach.js';
 import { parseRoomId, parseUserId, type RoomId, type UserId } from './state/ids.js';
 import type { Member, RoomInfo } from './state/room-info.js';
 import type { Rooms } from './store/rooms.js';
@@ -86,7 +85,7 @@ export interface Roomkeeper {
    * `client.start()` for a complete record; attached to a running client, it covers the bodies
    * the client receives from then on.
    */
-  attach(client: MatrixClient, options?: AttachOptions): void;
+  attach(client: AttachableClient, options?: AttachOptions): void;
   /** Gives the attached client back its own sync handling; resolves once the body in hand is done. */
   detach(): Promise<void>;
   /** Forgets processed events older than `cutoffMs` (epoch ms); returns how many went. */

@@ -22,6 +22,9 @@ interface ClientInternals {
   storage: IStorageProvider;
 }
 
+/** The client a bot attaches: matrix-bot-sdk's own MatrixClient (named here so that only matrix/ imports the SDK). */
+export type AttachableClient = MatrixClient;
+
 /** What an attached client needs of roomkeeper. */
 export interface AttachTarget {
   /**
