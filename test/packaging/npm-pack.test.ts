@@ -73,8 +73,9 @@ function tsconfig(files: string[]): string {
 
 async function tsc(cwd: string, project: string): Promise<{ code: number; out: string }> {
   try {
-    await run(process.execPath, [join(root, 'node_modules/typescript/bin/tsc'), '-p', project], { cwd });
-    return { code: 0, out: '' };
+    // --explainFiles: which declaration file each import resolved to.
+    const { stdout } = await run(process.execPath, [join(root, 'node_modules/typescript/bin/tsc'), '-p', project, '--explainFiles'], { cwd });
+    return { code: 0, out: stdout };
   } catch (err) {
     const e = err as { code?: number; stdout?: string };
     return { code: e.code ?? -1, out: e.stdout ?? '' };
@@ -122,7 +123,11 @@ describe('npm pack', () => {
     ]);
     expect(JSON.parse(cjs.stdout)).toEqual({ rooms: ['!r:example.org'], bad: 'BAD_ID', format: 'cjs' });
     expect(JSON.parse(esm.stdout)).toEqual({ rooms: ['!r:example.org'], bad: 'BAD_ID', format: 'esm' });
-    expect(types).toEqual({ code: 0, out: '' });
+    expect(types.code, types.out).toBe(0);
+    // The .cts file gets the CommonJS declarations, the .mts file the ESM ones.
+    for (const dts of ['dist/cjs/index.d.ts', 'dist/cjs/matrix/sdk-exports.d.ts', 'dist/index.d.ts', 'dist/matrix/sdk-exports.d.ts']) {
+      expect(types.out).toContain(`node_modules/roomkeeper/${dts}`);
+    }
     expect(wrong.out).toContain('wrong.cts');
     expect(wrong.out).toContain('wrong.mts');
   }, 120_000);
