@@ -4,6 +4,7 @@
  */
 import pino from 'pino';
 import { RoomkeeperError } from './errors.js';
+import { serial } from './serial.js';
 import type { Logger } from './log.js';
 import { attachClient, type AttachableClient, type Attachment } from './matrix/attach.js';
 import { parseRoomId, parseUserId, type RoomId, type UserId } from './state/ids.js';
@@ -140,16 +141,13 @@ export async function openRoomkeeper(options: OpenOptions): Promise<Roomkeeper> 
 
   // One writer: bodies from the attached client and from process() are committed one at a time,
   // in the order they arrived.
-  let tail: Promise<unknown> = Promise.resolve();
+  const inTurn = serial();
   let closed = false;
-  const processInTurn = (body: unknown): Promise<ProcessResult> => {
-    const run = tail.then(() => {
-      if (closed) throw new RoomkeeperError('STORE_CLOSED', 'this roomkeeper store is closed');
+  const processInTurn = (body: unknown): Promise<ProcessResult> =>
+    inTurn(() => {
+      if (closed) return Promise.reject(new RoomkeeperError('STORE_CLOSED', 'this roomkeeper store is closed'));
       return pipeline.process(body);
     });
-    tail = run.catch(() => undefined);
-    return run;
-  };
 
   let attachment: Attachment | undefined;
   const detach = async (): Promise<void> => {
@@ -191,8 +189,8 @@ export async function openRoomkeeper(options: OpenOptions): Promise<Roomkeeper> 
       // unrecorded with its token saved ahead of the record.
       if (closed) return;
       closed = true;
-      await tail;
-      await store.close();
+      // Behind whatever is queued: the body being committed finishes first.
+      await inTurn(() => store.close());
     },
   };
 }
