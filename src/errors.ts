@@ -15,7 +15,9 @@ export type ErrorCode =
   | 'HOMESERVER_ERROR'
   | 'TOKEN_INVALID'
   | 'SYNC_NOT_COMMITTED'
-  | 'CRYPTO_UNAVAILABLE';
+  | 'CRYPTO_UNAVAILABLE'
+  | 'BAD_ID'
+  | 'STORE_CLOSED';
 
 /** The one error class of roomkeeper: a stable code, a readable message, and the cause. */
 export class RoomkeeperError extends Error {

@@ -1,6 +1,7 @@
-import { createRequire, Module } from 'node:module';
+import { Module } from 'node:module';
 import { join } from 'node:path';
 import type * as Sdk from 'matrix-bot-sdk';
+import { sdkRequire as locateSdk } from '#sdk-location';
 import { RoomkeeperError } from '../errors.js';
 
 /*
@@ -123,7 +124,7 @@ export function loadMatrixSdk(): LoadedSdk {
   if (loaded !== undefined) return loaded;
   // Resolve the binding the way the SDK does, from the SDK's own directory: a copy nested under
   // matrix-bot-sdk/node_modules would win over a top-level one.
-  const sdkRequire = createRequire(createRequire(import.meta.url).resolve('matrix-bot-sdk'));
+  const sdkRequire = locateSdk();
   const result = loadWithOptionalBinding(sdkRequire, CRYPTO_BINDING, () => sdkRequire('matrix-bot-sdk') as typeof Sdk);
   loaded = { sdk: result.value, availability: result.availability };
   return loaded;
