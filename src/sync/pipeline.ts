@@ -189,6 +189,9 @@ export class Pipeline {
     const meta = options.metaWithToken?.(result.invites);
     await this.#store.commit({ marks, ops, now, syncToken: sections.nextBatch, meta });
     result.tokenCommitted = sections.nextBatch !== undefined;
+    // A room rebuilt from this response (the bot's join) is complete as of its end; Synapse marks
+    // every newly joined room's timeline limited, which is no gap worth re-reading the room for.
+    result.gappy = result.gappy.filter((roomId) => !result.snapshots.includes(roomId));
     this.#count(result);
     this.totals.lastCommitAt = now;
     return result;
