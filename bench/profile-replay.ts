@@ -18,7 +18,7 @@ if (file === undefined || dir === undefined) {
   process.exit(2);
 }
 await rm(dir, { recursive: true, force: true });
-const store = await Store.open(dir);
+const store = await Store.open(dir, { create: true });
 const pipeline = new Pipeline(store, { botUserId, log: silentLogger() });
 for (const label of ['cold', 're-run']) {
   const cpu0 = process.cpuUsage();

@@ -9,6 +9,17 @@ export type ErrorCode =
   | 'STORE_SCHEMA_TOO_NEW'
   | 'STORE_OPEN_FAILED'
   | 'STORE_CORRUPT'
+  /** No roomkeeper database in the directory, and the caller did not ask to create one. */
+  | 'STORE_NOT_FOUND'
+  /** The directory holds something else: another application's LevelDB, or other files. */
+  | 'STORE_FOREIGN'
+  /** The store was closed: a call after close(), or one that close() overtook. */
+  | 'STORE_CLOSED'
+  | 'STORE_NO_SPACE'
+  /** Permission denied, or a read-only file system. */
+  | 'STORE_UNWRITABLE'
+  /** Another I/O failure of the database while in use. */
+  | 'STORE_IO_FAILED'
   | 'INPUT_INVALID'
   | 'INPUT_NOT_FOUND'
   | 'HOMESERVER_UNREACHABLE'
@@ -16,8 +27,7 @@ export type ErrorCode =
   | 'TOKEN_INVALID'
   | 'SYNC_NOT_COMMITTED'
   | 'CRYPTO_UNAVAILABLE'
-  | 'BAD_ID'
-  | 'STORE_CLOSED';
+  | 'BAD_ID';
 
 /** The one error class of roomkeeper: a stable code, a readable message, and the cause. */
 export class RoomkeeperError extends Error {

@@ -31,8 +31,13 @@ export type { CommitPlan, GuardReader, MetaWrite, RoomEvents, RoomInfoReader, Sy
 export { Pipeline, type FreshEvent, type Invite, type PipelineTotals, type ProcessResult } from './sync/pipeline.js';
 
 export interface OpenOptions {
-  /** Directory of the LevelDB database; created if missing. One process at a time. */
+  /** Directory of the LevelDB database. One process at a time. */
   dataDir: string;
+  /**
+   * Create the database when the directory is absent or empty. Without it, a directory with no
+   * roomkeeper database is refused (STORE_NOT_FOUND): a mistyped path never starts an empty record.
+   */
+  create?: boolean;
   /** The bot's own user id: its joins and leaves drive each room's life. */
   botUserId: string;
   /** A pino logger for warnings about malformed events; silent when left out. */
@@ -127,7 +132,7 @@ function queriesOf(rooms: Rooms): RoomQueries {
 }
 
 /**
- * Opens (or creates) a roomkeeper store for embedding. Fails with RoomkeeperError `STORE_LOCKED`
+ * Opens (with `create`, creates) a roomkeeper store for embedding. Fails with RoomkeeperError `STORE_LOCKED`
  * when another process has the directory open, `BAD_ID` when botUserId is not a user id.
  */
 export async function openRoomkeeper(options: OpenOptions): Promise<Roomkeeper> {
@@ -136,7 +141,7 @@ export async function openRoomkeeper(options: OpenOptions): Promise<Roomkeeper> 
     throw new RoomkeeperError('BAD_ID', `botUserId: ${JSON.stringify(options.botUserId)} is not a user id like @bot:example.org`);
   }
   const log = options.log ?? pino({ level: 'silent' });
-  const store = await Store.open(options.dataDir);
+  const store = await Store.open(options.dataDir, { create: options.create === true });
   const pipeline = new Pipeline(store, { botUserId, log });
 
   // One writer: bodies from the attached client and from process() are committed one at a time,

@@ -45,7 +45,7 @@ export function version(): string {
 async function withStore<T>(dataDir: string, use: DataDirUse, fn: (store: Store) => Promise<T>): Promise<T> {
   // Checked first: LevelDB on /proc or on a file waits or fails with a cause nobody can act on.
   await requireDataDir(dataDir, use);
-  const store = await Store.open(dataDir);
+  const store = await Store.open(dataDir, { create: use === 'create' });
   try {
     return await fn(store);
   } finally {

@@ -36,7 +36,7 @@ export async function prune(plan: Plan, base: string): Promise<PruneResult> {
   // Everything committed before this process started is older than the cutoff; the live
   // stream's own commits are not.
   const cutoff = Date.now();
-  const store = await Store.open(paths(base).bigData);
+  const store = await Store.open(paths(base).bigData, { create: true });
   const pipeline = new Pipeline(store, { botUserId, log: silentLogger() });
   const live = churnStream(plan.big, plan.live);
 

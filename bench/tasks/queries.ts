@@ -19,7 +19,7 @@ export interface QueriesResult {
  */
 export async function queries(plan: Plan, base: string): Promise<QueriesResult> {
   const t0 = performance.now();
-  const store = await Store.open(paths(base).bigData);
+  const store = await Store.open(paths(base).bigData, { create: true });
   await store.syncToken();
   const openToReadyMs = performance.now() - t0;
   const q = queryTargets(plan.big);

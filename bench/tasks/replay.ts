@@ -28,7 +28,7 @@ export interface ReplayResult {
  */
 export async function replayBig(plan: Plan, base: string): Promise<ReplayResult> {
   const p = paths(base);
-  const store = await Store.open(p.bigData);
+  const store = await Store.open(p.bigData, { create: true });
   const pipeline = new Pipeline(store, { botUserId, log: silentLogger() });
   const cold = await drive(pipeline, readWorkload(p.bigStream), progress('cold replay', plan.big.rooms / plan.big.roomsPerResponse));
   const rssAfterColdMb = peakRssMb();
@@ -43,7 +43,7 @@ export async function replayBig(plan: Plan, base: string): Promise<ReplayResult>
 /** The 1,000-room workload: cold, re-run, churn, then a duplicate-heavy re-delivery. */
 export async function replaySmall(_plan: Plan, base: string): Promise<ReplayResult> {
   const p = paths(base);
-  const store = await Store.open(p.smallData);
+  const store = await Store.open(p.smallData, { create: true });
   const pipeline = new Pipeline(store, { botUserId, log: silentLogger() });
   const cold = await drive(pipeline, readWorkload(p.smallStream));
   collectGarbage();

@@ -9,7 +9,7 @@ import { AutojoinRoomsMixin, MatrixClient, SimpleFsStorageProvider } from 'roomk
 export async function startBot(homeserverUrl: string, accessToken: string, dataDir: string) {
   const client = new MatrixClient(homeserverUrl, accessToken, new SimpleFsStorageProvider(`${dataDir}/bot.json`));
   AutojoinRoomsMixin.setupOnClient(client);
-  const keeper = await openRoomkeeper({ dataDir: `${dataDir}/roomkeeper`, botUserId: await client.getUserId() });
+  const keeper = await openRoomkeeper({ dataDir: `${dataDir}/roomkeeper`, botUserId: await client.getUserId(), create: true });
   // Before start(): each /sync body is committed before the client emits its events.
   keeper.attach(client);
 

@@ -5,7 +5,7 @@
 import { openRoomkeeper, parseUserId } from 'roomkeeper';
 
 export async function example(dataDir: string, syncBodies: readonly unknown[]): Promise<string[]> {
-  const keeper = await openRoomkeeper({ dataDir, botUserId: '@mybot:example.org' });
+  const keeper = await openRoomkeeper({ dataDir, botUserId: '@mybot:example.org', create: true });
   try {
     // In a live bot, each whole /sync response body goes here, in order, before the next sync.
     for (const body of syncBodies) await keeper.process(body);

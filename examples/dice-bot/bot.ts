@@ -47,7 +47,7 @@ export async function startDiceBot(options: DiceBotOptions): Promise<DiceBot> {
   if (options.syncTimeoutMs !== undefined) client.syncingTimeout = options.syncTimeoutMs;
   AutojoinRoomsMixin.setupOnClient(client);
   const botUserId = await client.getUserId();
-  const keeper = await openRoomkeeper({ dataDir: options.dataDir, botUserId });
+  const keeper = await openRoomkeeper({ dataDir: options.dataDir, botUserId, create: true });
 
   // Events of the body being emitted that roomkeeper applied for the first time. After a crash
   // the SDK fetches the last body again; its events are then not new and are not acted on twice.

@@ -6,6 +6,8 @@ export interface RoomFacts {
   isDirect: boolean;
   /** Users whose membership is `join` now, the bot included. */
   joinedMembers: readonly UserId[];
+  /** A member event of the room could not be read: the joined members may be incomplete. */
+  membershipUncertain?: boolean;
   /** The "I only answer in private" notice has already been sent in this room. */
   privateOnlyNoticeSent: boolean;
 }
@@ -28,7 +30,8 @@ export type DmDecision = 'answer' | 'ignore' | 'tell-private-only' | 'answer-har
 /**
  * Decides whether a command may be answered where it was sent. A room counts as private only when
  * it is marked direct and its joined members are exactly the bot and the sender, so nobody else
- * can read the reply; a member count of two alone does not make a DM.
+ * can read the reply; a member count of two alone does not make a DM, nor does a member list
+ * that may be incomplete.
  */
 export function decideDmPolicy(input: DmPolicyInput): DmDecision {
   // The bot's own messages are never commands, even in its own DMs.
@@ -36,7 +39,8 @@ export function decideDmPolicy(input: DmPolicyInput): DmDecision {
   const joined = new Set(input.joinedMembers);
   // A sender who has left by now gets nothing, wherever they wrote.
   if (!joined.has(input.sender)) return 'ignore';
-  const isPrivate = joined.size === 2 && joined.has(input.botId);
+  // Fails closed: a room whose member list may miss someone is never private.
+  const isPrivate = joined.size === 2 && joined.has(input.botId) && input.membershipUncertain !== true;
   if (input.isDirect && isPrivate) return 'answer';
   if (input.isDirect && !input.privateOnlyNoticeSent) return 'tell-private-only';
   return input.allowHarmlessInGroups ? 'answer-harmless-only' : 'ignore';

@@ -106,7 +106,7 @@ export async function startDaemon(options: DaemonOptions): Promise<Daemon> {
   const sdkLogs = routeSdkLogs(log, { secrets: config.auth.method === 'accessToken' ? [config.auth.accessToken] : [config.auth.password] });
   reportEncryption({ enabled: config.encryption.enabled, availability, log });
 
-  const store = await Store.open(config.dataDir);
+  const store = await Store.open(config.dataDir, { create: true });
   const teardown = new Teardown(log);
   teardown.push(() => store.close());
   try {
@@ -236,7 +236,7 @@ export async function startDaemon(options: DaemonOptions): Promise<Daemon> {
     // Invites a previous run did not get to answer, handed to effects as a response of their own
     // (initial: nothing in it is a command).
     if (unanswered.length > 0) {
-      effects.after({ applied: 0, duplicates: 0, invalid: 0, fresh: [], invites: unanswered, snapshots: [], gappy: [] }, true);
+      effects.after({ applied: 0, duplicates: 0, invalid: 0, fresh: [], invites: unanswered, snapshots: [], gappy: [], tokenCommitted: false }, true);
     }
 
     await client.start();

@@ -143,10 +143,15 @@ export class DirectRooms implements DirectRoomSource {
   }
 
   async factsOf(roomId: RoomId): Promise<RoomFacts> {
-    const [members, notice] = await Promise.all([this.#store.rooms.membersOf(roomId), this.#meta.get(NOTICE_PREFIX + roomId)]);
+    const [members, notice, uncertain] = await Promise.all([
+      this.#store.rooms.membersOf(roomId),
+      this.#meta.get(NOTICE_PREFIX + roomId),
+      this.#store.rooms.membershipUncertain(roomId),
+    ]);
     return {
       isDirect: this.#rooms.has(roomId),
       joinedMembers: members.map((m) => m.userId),
+      membershipUncertain: uncertain,
       privateOnlyNoticeSent: notice !== undefined,
     };
   }

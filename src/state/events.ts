@@ -107,12 +107,15 @@ function isJsonRecord(v: unknown): v is Record<string, unknown> {
   return isJsonObject(v) && !Object.hasOwn(v, 'constructor') && Object.getOwnPropertySymbols(v).length === 0;
 }
 
-/** ids.ts's matrixId(): 2 to 255 code units, the sigil first, no C0 control, DEL or U+00FF. */
+/**
+ * ids.ts's matrixId(): 2 to 255 code units, the sigil first, no C0 control, DEL or U+00FF, and
+ * no surrogate at all (the schemas take a well-formed pair; this path leaves every one to them).
+ */
 function isMatrixId(v: unknown, sigil: number): v is string {
   if (typeof v !== 'string' || v.length < 2 || v.length > 255 || v.charCodeAt(0) !== sigil) return false;
   for (let i = 1; i < v.length; i++) {
     const c = v.charCodeAt(i);
-    if (c < 0x20 || c === 0x7f || c === 0xff) return false;
+    if (c < 0x20 || c === 0x7f || c === 0xff || (c >= 0xd800 && c <= 0xdfff)) return false;
   }
   return true;
 }

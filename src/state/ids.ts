@@ -18,13 +18,19 @@ export type UserId = Brand<string, 'UserId'>;
 // eslint-disable-next-line no-control-regex
 const forbidden = /[\u0000-\u001f\u007f\u00ff]/;
 
+/** A high surrogate not followed by a low one, or a low one not after a high one. */
+const loneSurrogate = /[\ud800-\udbff](?![\udc00-\udfff])|(?<![\ud800-\udbff])[\udc00-\udfff]/;
+
 function matrixId(sigil: string, what: string) {
   return z
     .string()
     .min(2, `${what} is too short`)
     .max(255, `${what} is longer than 255 characters`)
     .refine((s) => s.startsWith(sigil), `${what} must start with "${sigil}"`)
-    .refine((s) => !forbidden.test(s), `${what} contains a control character or U+00FF`);
+    .refine((s) => !forbidden.test(s), `${what} contains a control character or U+00FF`)
+    // LevelDB stores keys as UTF-8, where a lone surrogate becomes U+FFFD: two ids that differ
+    // only there would share every key while JavaScript still tells them apart.
+    .refine((s) => !loneSurrogate.test(s), `${what} is not well-formed UTF-16 (a lone surrogate)`);
 }
 
 export const roomIdSchema = matrixId('!', 'room id').transform((s) => s as RoomId);

@@ -1,36 +1,102 @@
-import { z } from 'zod';
 import { roomIdSchema, userIdSchema, type RoomId, type UserId } from './ids.js';
+import { isJsonObject } from './json.js';
+
+/** A part of a /sync body that could not be read, by its path (`rooms.invite`, `next_batch`). */
+export interface BodyIssue {
+  path: string;
+  reason: string;
+}
+
+/** The sections of a /sync body (v3), each read on its own: a malformed one is an issue and empty. */
+export interface SyncSections {
+  /** `next_batch` when it is a non-empty string; without it the body must not move the token. */
+  nextBatch?: string;
+  leave: Record<string, unknown>;
+  join: Record<string, unknown>;
+  /** `rooms.invite` when it is an object (invitesOf reads each room of it on its own). */
+  invite?: Record<string, unknown>;
+  issues: BodyIssue[];
+}
+
+/** The events of a room's `state` or `timeline` block, read on their own. */
+export interface SyncRoomBlocks {
+  state: readonly unknown[];
+  timeline: readonly unknown[];
+  /** `timeline.limited`; a value of the wrong type counts as a gap (the daemon re-reads the room). */
+  limited: boolean;
+  issues: BodyIssue[];
+}
+
+const SECTIONS = ['leave', 'join', 'invite'] as const;
+
+function kindOf(v: unknown): string {
+  return v === null ? 'null' : Array.isArray(v) ? 'an array' : typeof v === 'object' ? 'not a plain object' : `a ${typeof v}`;
+}
 
 /**
- * The shape of a client-server /sync response (v3), read leniently and in layers: rooms stay raw
- * in the outer shape and events stay raw in a room, each decoded on its own, so that one bad
- * room or event does not cost the rest of the response.
+ * Reads the outer shape of a /sync body leniently and in layers: rooms stay raw in a section and
+ * events raw in a room, each decoded on its own, so that one bad section, room or event costs
+ * only itself and never the rest of the response.
  */
-const rawEvents = z.array(z.unknown()).optional();
+export function sectionsOf(body: unknown): SyncSections {
+  const out: SyncSections = { leave: {}, join: {}, issues: [] };
+  if (!isJsonObject(body)) {
+    out.issues.push({ path: '', reason: `the body is ${kindOf(body)}, not an object` });
+    return out;
+  }
+  const next = body.next_batch;
+  if (typeof next === 'string' && next !== '') out.nextBatch = next;
+  else if (next !== undefined) out.issues.push({ path: 'next_batch', reason: `is ${next === '' ? 'empty' : kindOf(next)}, not a token` });
+  const rooms = body.rooms;
+  if (rooms === undefined) return out;
+  if (!isJsonObject(rooms)) {
+    out.issues.push({ path: 'rooms', reason: `is ${kindOf(rooms)}` });
+    return out;
+  }
+  for (const section of SECTIONS) {
+    const byRoom = rooms[section];
+    if (byRoom === undefined) continue;
+    if (!isJsonObject(byRoom)) {
+      out.issues.push({ path: `rooms.${section}`, reason: `is ${kindOf(byRoom)}` });
+      continue;
+    }
+    out[section] = byRoom;
+  }
+  return out;
+}
 
-export const syncBodySchema = z
-  .object({
-    next_batch: z.string().optional(),
-    rooms: z
-      .object({
-        join: z.record(z.string(), z.unknown()).optional(),
-        leave: z.record(z.string(), z.unknown()).optional(),
-        invite: z.record(z.string(), z.unknown()).optional(),
-      })
-      .loose()
-      .optional(),
-  })
-  .loose();
+function eventsOf(block: unknown, path: string, issues: BodyIssue[]): readonly unknown[] {
+  if (block === undefined) return [];
+  if (!isJsonObject(block)) {
+    issues.push({ path, reason: `is ${kindOf(block)}` });
+    return [];
+  }
+  const events = block.events;
+  if (events === undefined) return [];
+  if (!Array.isArray(events)) {
+    issues.push({ path: `${path}.events`, reason: `is ${kindOf(events)}` });
+    return [];
+  }
+  return events;
+}
 
-/** A room of `rooms.join` or `rooms.leave`. */
-export const syncRoomSchema = z
-  .object({
-    state: z.object({ events: rawEvents }).loose().optional(),
-    timeline: z.object({ events: rawEvents, limited: z.boolean().optional() }).loose().optional(),
-  })
-  .loose();
-
-export type SyncBody = z.infer<typeof syncBodySchema>;
+/** The state and timeline events of one room of `rooms.join` or `rooms.leave`, each block on its own. */
+export function roomBlocksOf(raw: unknown, path: string): SyncRoomBlocks {
+  const issues: BodyIssue[] = [];
+  if (!isJsonObject(raw)) {
+    issues.push({ path, reason: `is ${kindOf(raw)}` });
+    return { state: [], timeline: [], limited: false, issues };
+  }
+  const state = eventsOf(raw.state, `${path}.state`, issues);
+  const timeline = eventsOf(raw.timeline, `${path}.timeline`, issues);
+  let limited = false;
+  const tl = raw.timeline;
+  if (isJsonObject(tl) && tl.limited !== undefined) {
+    limited = tl.limited !== false;
+    if (typeof tl.limited !== 'boolean') issues.push({ path: `${path}.timeline.limited`, reason: `is ${kindOf(tl.limited)}` });
+  }
+  return { state, timeline, limited, issues };
+}
 
 /** An invite of the bot, from a response's `rooms.invite`. Stripped state has no event ids. */
 export interface Invite {

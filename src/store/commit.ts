@@ -10,7 +10,10 @@ export interface CommitContext {
   ns: Namespaces;
   /** The guard count before this commit. */
   guardCount: number;
-  /** The sequence number of this commit's time-index entry; called once, only when it has marks. */
+  /**
+   * The sequence number of this commit's time-index entry, unique for the life of the store
+   * (the next one is written in the same batch); called once, only when it has marks.
+   */
   nextSeq: () => number;
 }
 
@@ -54,7 +57,9 @@ export async function fillCommit(plan: CommitPlan, batch: RootBatch, ctx: Commit
     }
   }
   if (listed.length > 0) {
-    put(p.guardByTime + timeKey(plan.now, ctx.nextSeq()), listed.join('\n'));
+    const seq = ctx.nextSeq();
+    put(p.guardByTime + timeKey(plan.now, seq), listed.join('\n'));
+    put(p.meta + META_KEYS.commitSeq, String(seq + 1));
     put(p.meta + META_KEYS.guardCount, String(ctx.guardCount + listed.length));
   }
   // Members put earlier in this same batch, which a purge must also delete: its range read

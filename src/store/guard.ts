@@ -1,4 +1,5 @@
 import { setTimeout as sleep } from 'node:timers/promises';
+import { RoomkeeperError } from '../errors.js';
 import { guardKey, prefixRange, SEP, timeKeyBefore } from './keys.js';
 import type { Db, Namespaces, Prefixes } from './level.js';
 import { META_KEYS } from './meta-keys.js';
@@ -100,9 +101,11 @@ export class Guard implements GuardReader {
 
   /**
    * Forgets events processed before `cutoffMs` (epoch ms) through the time index, a chunk at a
-   * time so that commits running alongside wait at most one chunk. Returns how many it removed.
+   * time so that commits running alongside wait at most one chunk. Returns how many it removed;
+   * a close stops it between chunks. STORE_CLOSED once the store is closed.
    */
   async prune(cutoffMs: number): Promise<number> {
+    if (this.#deps.closing()) throw new RoomkeeperError('STORE_CLOSED', 'the roomkeeper store is closed');
     let removed = 0;
     // A prune of millions of entries must not hold up a shutdown: stop between chunks.
     while (!this.#deps.closing()) {

@@ -9,6 +9,11 @@ export const META_KEYS = {
   syncToken: 'sync-token',
   /** Number of guard entries, kept in every batch that changes it. */
   guardCount: 'guard-count',
+  /**
+   * The next time-index sequence number, kept in every batch that adds a time-index entry: keys
+   * stay unique across restarts even when two runs commit in the same millisecond.
+   */
+  commitSeq: 'commit-seq',
   /** Invites received but not answered yet (daemon/pending-invites.ts). */
   pendingInvites: 'pending-invites',
   /** matrix-bot-sdk's uploaded sync filter (matrix/storage.ts). */

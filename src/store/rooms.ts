@@ -53,6 +53,14 @@ export class Rooms implements RoomsReader {
     return raw === undefined ? undefined : decodeInfo(roomId, raw);
   }
 
+  /**
+   * True when a membership event or a block of the tracked room could not be read, so its
+   * members as stored may be incomplete: never take such a room for a private one.
+   */
+  async membershipUncertain(roomId: RoomId): Promise<boolean> {
+    return (await this.info(roomId))?.membershipUncertain === true;
+  }
+
   /** RoomInfo of many rooms in one read; undefined where a room is not tracked. */
   async infos(roomIds: readonly RoomId[]): Promise<(RoomInfo | undefined)[]> {
     if (roomIds.length === 0) return [];

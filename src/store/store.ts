@@ -1,12 +1,15 @@
-import { mkdir } from 'node:fs/promises';
+import { copyFile, link, mkdir, mkdtemp, readdir, realpath, rm, stat, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { ClassicLevel } from 'classic-level';
 import { RoomkeeperError } from '../errors.js';
 import { fillCommit, writeBatch } from './commit.js';
+import { inspectDataDir, MARKER_FILE } from './data-dir.js';
 import { Guard } from './guard.js';
 import { namespaces, prefixesOf, type Db, type Namespaces, type Prefixes } from './level.js';
 import { META_KEYS, type KeyValue } from './meta-keys.js';
 import { Rooms } from './rooms.js';
+import { convertingErrors, storeError } from './store-errors.js';
 import { markCount, type CommitPlan, type SyncStore } from './sync-store.js';
 import { WriteLock } from './write-lock.js';
 
@@ -19,6 +22,66 @@ export const SCHEMA_VERSION = 1;
 
 const META_SCHEMA = META_KEYS.schemaVersion;
 
+/**
+ * Where a store written before `commit-seq` existed starts its time-index sequence: past any
+ * per-process counter of those runs, which restarted at 0 each time.
+ */
+const LEGACY_SEQ_START = 1_000_000_000;
+
+/** How to open a data directory. */
+export interface StoreOpenOptions {
+  /**
+   * Create the database when the directory is absent or empty (`run`, `replay`, the library's
+   * explicit create). Without it a missing database is STORE_NOT_FOUND and nothing is created.
+   */
+  create?: boolean;
+}
+
+/**
+ * Data directories open in this process, by device and inode: LevelDB's in-process lock knows a
+ * directory by the spelling of its path, and `dl`, `./dl` or a symlink to it would pass.
+ */
+const openHere = new Map<string, string>();
+
+async function identityOf(dataDir: string): Promise<string> {
+  const real = await realpath(dataDir);
+  const { dev, ino } = await stat(real);
+  return `${dev}:${ino}`;
+}
+
+/** Marks the directory as roomkeeper's: written before a database is created in it. */
+async function writeMarker(dataDir: string): Promise<void> {
+  await writeFile(join(dataDir, MARKER_FILE), 'roomkeeper data directory: its database is in leveldb/\n');
+}
+
+const NOT_COPIED = new Set(['LOCK', 'LOG', 'LOG.old']);
+
+/**
+ * Whether an unmarked database (written before the marker file existed, or another
+ * application's) holds roomkeeper's schema key, read from a copy: opening it in place would
+ * write to it. Tables are immutable in LevelDB and are linked rather than copied where possible.
+ */
+async function hasRoomkeeperSchema(dbDir: string): Promise<boolean> {
+  const copy = await mkdtemp(join(tmpdir(), 'roomkeeper-probe-'));
+  try {
+    for (const name of await readdir(dbDir)) {
+      if (NOT_COPIED.has(name)) continue;
+      const from = join(dbDir, name);
+      if (/\.(ldb|sst)$/.test(name)) await link(from, join(copy, name)).catch(() => copyFile(from, join(copy, name)));
+      else await copyFile(from, join(copy, name));
+    }
+    const db: Db = new ClassicLevel<string, string>(copy, { createIfMissing: false });
+    await db.open();
+    try {
+      return (await db.sublevel('meta').get(META_SCHEMA)) !== undefined;
+    } finally {
+      await db.close();
+    }
+  } finally {
+    await rm(copy, { recursive: true, force: true });
+  }
+}
+
 /** The roomkeeper database in a data directory: guard, Rooms, and meta, in one LevelDB. */
 export class Store implements SyncStore {
   readonly rooms: Rooms;
@@ -29,51 +92,89 @@ export class Store implements SyncStore {
   readonly #ns: Namespaces;
   readonly #prefix: Prefixes;
   readonly #lock = new WriteLock();
-  #commitSeq = 0;
+  #commitSeq: number;
   #closing = false;
+  #closed: Promise<void> | undefined;
+  readonly #id: string;
 
-  private constructor(dataDir: string, db: Db, guardCount: number) {
+  private constructor(dataDir: string, db: Db, guardCount: number, commitSeq: number, id: string) {
     this.dataDir = dataDir;
     this.#db = db;
+    this.#id = id;
+    this.#commitSeq = commitSeq;
     this.#ns = namespaces(db);
     this.#prefix = prefixesOf(this.#ns);
-    this.rooms = new Rooms(this.#ns);
-    this.guard = new Guard({ db, ns: this.#ns, prefix: this.#prefix, lock: this.#lock, count: guardCount, closing: () => this.#closing });
+    const convert = (err: unknown) => storeError(err, dataDir, 'use');
+    this.rooms = convertingErrors(new Rooms(this.#ns), convert);
+    this.guard = convertingErrors(
+      new Guard({ db, ns: this.#ns, prefix: this.#prefix, lock: this.#lock, count: guardCount, closing: () => this.#closing }),
+      convert,
+    );
     const meta = this.#ns.meta;
-    this.meta = {
-      get: (key) => meta.get(key),
-      // Under the write lock, in order with commits that carry meta writes (see MetaWrite).
-      put: (key, value) => this.#lock.run(() => meta.put(key, value)),
-      del: (key) => this.#lock.run(() => meta.del(key)),
-    };
+    this.meta = convertingErrors<KeyValue>(
+      {
+        get: (key) => meta.get(key),
+        // Under the write lock, in order with commits that carry meta writes (see MetaWrite).
+        put: (key, value) => this.#lock.run(() => meta.put(key, value)),
+        del: (key) => this.#lock.run(() => meta.del(key)),
+      },
+      convert,
+    );
   }
 
   /**
-   * Opens (creating if needed) the store of a data directory. Fails with STORE_LOCKED when another
-   * process holds it and STORE_SCHEMA_TOO_NEW when a newer roomkeeper wrote it.
+   * Opens the store of a data directory; with `create`, creates it in an absent or empty one.
+   * Fails with STORE_NOT_FOUND (no database, no `create`), STORE_FOREIGN (not a roomkeeper data
+   * directory), STORE_CORRUPT (damaged files, found before anything is written), STORE_LOCKED
+   * (open in another process, or in this one under another spelling of its path),
+   * STORE_SCHEMA_TOO_NEW, and the I/O codes of store-errors.ts.
    */
-  static async open(dataDir: string): Promise<Store> {
+  static async open(dataDir: string, options: StoreOpenOptions = {}): Promise<Store> {
+    const state = await inspectDataDir(dataDir).catch((err: unknown) => Promise.reject(storeError(err, dataDir, 'open')));
+    const creating = state.kind === 'absent';
+    if (creating && options.create !== true) throw new RoomkeeperError('STORE_NOT_FOUND', `no roomkeeper data directory at ${dataDir}`);
+    const dbDir = join(dataDir, 'leveldb');
+    let id: string;
     try {
-      await mkdir(dataDir, { recursive: true });
+      if (creating) {
+        await mkdir(dbDir, { recursive: true });
+        await writeMarker(dataDir);
+      } else if (!state.marked && !(await hasRoomkeeperSchema(dbDir))) {
+        throw new RoomkeeperError('STORE_FOREIGN', `${dataDir} is not a roomkeeper data directory: its database is another application's`);
+      }
+      id = await identityOf(dataDir);
     } catch (err) {
-      throw new RoomkeeperError('STORE_OPEN_FAILED', `cannot create data directory ${dataDir}: ${(err as Error).message}`, { cause: err });
+      throw storeError(err, dataDir, 'open');
     }
-    const db: Db = new ClassicLevel<string, string>(join(dataDir, 'leveldb'), {
+    const holder = openHere.get(id);
+    if (holder !== undefined) {
+      throw new RoomkeeperError('STORE_LOCKED', `data directory ${dataDir} is in use by another roomkeeper process or by this one (open as ${holder})`);
+    }
+    openHere.set(id, dataDir);
+    try {
+      return await Store.#openDb(dataDir, dbDir, creating, state.kind === 'database' && state.marked, id);
+    } catch (err) {
+      openHere.delete(id);
+      throw storeError(err, dataDir, 'open');
+    }
+  }
+
+  static async #openDb(dataDir: string, dbDir: string, creating: boolean, marked: boolean, id: string): Promise<Store> {
+    const db: Db = new ClassicLevel<string, string>(dbDir, {
+      createIfMissing: creating,
+      errorIfExists: creating,
       // Bigger memtables mean fewer, larger level-0 files during bulk replays.
       writeBufferSize: 16 * 1024 * 1024,
     });
-    try {
-      await db.open();
-    } catch (err) {
-      if ((err as { cause?: { code?: string } }).cause?.code === 'LEVEL_LOCKED') {
-        throw new RoomkeeperError('STORE_LOCKED', `data directory ${dataDir} is in use by another roomkeeper process`, { cause: err });
-      }
-      throw new RoomkeeperError('STORE_OPEN_FAILED', `cannot open the database in ${dataDir}: ${(err as Error).message}`, { cause: err });
-    }
+    await db.open();
     try {
       const meta = db.sublevel('meta');
       const version = await meta.get(META_SCHEMA);
       if (version === undefined) {
+        // A marked database without a schema version and without any key is ours, its creation
+        // cut short (killed) between LevelDB's CURRENT and the schema version.
+        const interrupted = marked && (await db.keys({ limit: 1 }).all()).length === 0;
+        if (!creating && !interrupted) throw new RoomkeeperError('STORE_FOREIGN', `${dataDir} is not a roomkeeper data directory: its database has no roomkeeper schema version`);
         await meta.put(META_SCHEMA, String(SCHEMA_VERSION));
       } else if (!/^\d+$/.test(version)) {
         throw new RoomkeeperError('STORE_CORRUPT', `data directory ${dataDir} has an unreadable schema version "${version}"`);
@@ -83,8 +184,11 @@ export class Store implements SyncStore {
           `data directory ${dataDir} was written by a newer roomkeeper (schema ${version}; this version reads up to ${SCHEMA_VERSION}); upgrade roomkeeper`,
         );
       }
-      const count = Number((await meta.get(META_KEYS.guardCount)) ?? '0');
-      return new Store(dataDir, db, count);
+      // A store from before marker files gets one once its schema version is read.
+      if (!marked && !creating) await writeMarker(dataDir);
+      const [count, seq] = await meta.getMany([META_KEYS.guardCount, META_KEYS.commitSeq]);
+      const firstSeq = seq !== undefined ? Number(seq) : creating ? 0 : LEGACY_SEQ_START;
+      return new Store(dataDir, db, Number(count ?? '0'), firstSeq, id);
     } catch (err) {
       await db.close();
       throw err;
@@ -93,11 +197,12 @@ export class Store implements SyncStore {
 
   /** The /sync token committed with the last fully processed response. */
   async syncToken(): Promise<string | undefined> {
-    return this.#ns.meta.get(META_KEYS.syncToken);
+    return this.meta.get(META_KEYS.syncToken);
   }
 
   /** Writes a commit plan as one atomic batch. */
   async commit(plan: CommitPlan): Promise<void> {
+    if (this.#closing) throw new RoomkeeperError('STORE_CLOSED', `the roomkeeper store of ${this.dataDir} is closed`);
     await this.#lock.run(() =>
       writeBatch(this.#db, async (batch) => {
         const n = await fillCommit(plan, batch, {
@@ -108,13 +213,24 @@ export class Store implements SyncStore {
         });
         return n > 0 ? () => this.guard.added(markCount(plan.marks)) : undefined;
       }),
-    );
+    ).catch((err: unknown) => Promise.reject(storeError(err, this.dataDir, 'use')));
   }
 
-  /** Closes the database; waits for a commit in flight. */
-  async close(): Promise<void> {
+  /** Closes the database; waits for a commit in flight. Later calls get STORE_CLOSED. */
+  close(): Promise<void> {
+    this.#closed ??= this.#close();
+    return this.#closed;
+  }
+
+  async #close(): Promise<void> {
     this.#closing = true;
     await this.#lock.settled();
-    await this.#db.close();
+    try {
+      await this.#db.close();
+    } catch (err) {
+      throw storeError(err, this.dataDir, 'use');
+    } finally {
+      openHere.delete(this.#id);
+    }
   }
 }

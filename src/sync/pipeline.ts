@@ -1,10 +1,9 @@
-import type { z } from 'zod';
 import type { Logger } from '../log.js';
 import { decodeEvent, type TrackedEvent } from '../state/events.js';
-import { isJsonObject } from '../state/json.js';
 import { roomIdSchema, type EventId, type RoomId, type UserId } from '../state/ids.js';
 import { planRoom, type RoomEntry, type StoreOp } from '../state/reduce.js';
-import { directContentIn, invitesIn, invitesOf, syncBodySchema, syncRoomSchema, type Invite } from '../state/sync-body.js';
+import type { RoomInfo } from '../state/room-info.js';
+import { directContentIn, invitesOf, roomBlocksOf, sectionsOf, type BodyIssue, type Invite } from '../state/sync-body.js';
 import type { MetaWrite, RoomEvents, SyncStore } from '../store/sync-store.js';
 
 /** An event processed for the first time, handed to effects after its commit. */
@@ -29,6 +28,11 @@ export interface ProcessResult {
   snapshots: RoomId[];
   /** Rooms whose timeline was `limited` (a gap the state block bridges). */
   gappy: RoomId[];
+  /**
+   * True when the response's `next_batch` was committed; false when it had none usable, and the
+   * caller must not sync on from past this body.
+   */
+  tokenCommitted: boolean;
 }
 
 /** Running totals since the pipeline was created. */
@@ -63,31 +67,44 @@ export interface ProcessOptions {
 
 interface PendingRoom {
   roomId: RoomId;
+  /** The section of the room's first events: `leave` when it is in both (its story starts there). */
   section: 'join' | 'leave';
   events: TrackedEvent[];
   /** The ids of `events`, in order: what the guard is asked about. */
   eventIds: EventId[];
+  /** When the room is in both sections: how many of `events` came from `leave`. */
+  leaveCount?: number;
+  /** A membership event or a block of the room could not be read: who is in it is not known. */
+  uncertain: boolean;
 }
 
-/** Event ids seen so far in the response, by room: a room may be in `leave` and in `join`. */
-type InResponse = Map<RoomId, Set<EventId>>;
-
-type SyncRoom = z.infer<typeof syncRoomSchema>;
-
-function isEventsBlock(v: unknown, timeline: boolean): boolean {
-  if (v === undefined) return true;
-  if (!isJsonObject(v)) return false;
-  if (v.events !== undefined && !Array.isArray(v.events)) return false;
-  return !timeline || v.limited === undefined || typeof v.limited === 'boolean';
-}
+const emptyResult = (): ProcessResult => ({
+  applied: 0,
+  duplicates: 0,
+  invalid: 0,
+  fresh: [],
+  invites: [],
+  snapshots: [],
+  gappy: [],
+  tokenCommitted: false,
+});
 
 /**
- * syncRoomSchema's answer for a room of the usual shape, without its copies of every event
- * array; undefined (ask the schema) for anything else.
+ * Marks the room's RoomInfo as of unknown membership in the plan's ops, when the room is still
+ * tracked after them: in its last RoomInfo write, or in one added after the stored RoomInfo.
  */
-function roomBlocks(raw: unknown): { success: true; data: SyncRoom; error?: undefined } | undefined {
-  if (!isJsonObject(raw) || !isEventsBlock(raw.state, false) || !isEventsBlock(raw.timeline, true)) return undefined;
-  return { success: true, data: raw };
+function markUncertain(roomId: RoomId, ops: StoreOp[], stored: RoomInfo | undefined, now: number): void {
+  for (let i = ops.length - 1; i >= 0; i--) {
+    const op = ops[i]!;
+    if (op.op === 'purge-room') return;
+    if (op.op === 'put-info' && op.info.roomId === roomId) {
+      ops[i] = { op: 'put-info', info: { ...op.info, membershipUncertain: true } };
+      return;
+    }
+  }
+  if (stored !== undefined && stored.membershipUncertain !== true) {
+    ops.push({ op: 'put-info', info: { ...stored, membershipUncertain: true, updatedAt: now } });
+  }
 }
 
 /**
@@ -110,35 +127,29 @@ export class Pipeline {
     this.#maxBatchKeys = options.maxBatchKeys ?? 50_000;
   }
 
-  /** Processes one whole /sync response body and commits it; effects may run once it returns. */
+  /**
+   * Processes one whole /sync response body and commits it; effects may run once it returns.
+   * Each section, room, block and event is read on its own: a malformed one is logged with its
+   * path, counted, and costs only itself.
+   */
   async process(body: unknown, options: ProcessOptions = {}): Promise<ProcessResult> {
-    const result: ProcessResult = { applied: 0, duplicates: 0, invalid: 0, fresh: [], invites: [], snapshots: [], gappy: [] };
+    const result = emptyResult();
     const direct = directContentIn(body);
     if (direct !== undefined) result.direct = direct;
-    const parsed = syncBodySchema.safeParse(body);
-    if (!parsed.success) {
-      this.#log.warn({ reason: parsed.error.issues[0]?.message }, 'sync response is not a /sync body; skipped');
-      result.invalid++;
-      // Its invites still count: the server sends each once.
-      result.invites = invitesIn(body, this.#bot);
-      const meta = options.metaWithToken?.(result.invites) ?? [];
-      if (meta.length > 0) await this.#store.commit({ marks: [], ops: [], meta, now: this.#now() });
-      this.#count(result);
-      return result;
-    }
-    const rooms = parsed.data.rooms;
+    const sections = sectionsOf(body);
+    this.#report(sections.issues, result);
     const now = this.#now();
 
-    // Leave before join: a room left and rejoined within one response window ends joined.
-    const pending: PendingRoom[] = [];
-    const inResponse: InResponse = new Map();
-    for (const [section, byRoom] of [['leave', rooms?.leave], ['join', rooms?.join]] as const) {
-      for (const [rawRoomId, room] of Object.entries(byRoom ?? {})) {
-        const p = this.#decodeRoom(rawRoomId, room, section, inResponse, result);
-        if (p !== undefined) pending.push(p);
+    // One story per room, leave section first: a room kicked from and re-joined within one
+    // response window has its leave timeline applied, then its join section, in one plan.
+    const byRoom = new Map<RoomId, PendingRoom>();
+    for (const section of ['leave', 'join'] as const) {
+      for (const [rawRoomId, room] of Object.entries(sections[section])) {
+        this.#decodeRoom(rawRoomId, room, section, byRoom, result);
       }
     }
-    result.invites = invitesOf(rooms?.invite, this.#bot);
+    const pending = [...byRoom.values()];
+    result.invites = invitesOf(sections.invite, this.#bot);
 
     // Two independent reads: let LevelDB's threads serve both at once.
     const [seen, infos] = await Promise.all([this.#store.guard.has(pending), this.#store.rooms.infos(pending.map((p) => p.roomId))]);
@@ -151,8 +162,16 @@ export class Pipeline {
       const entries: RoomEntry[] = p.events.map((event, j) => ({ event, seen: answers[j] === true }));
       const roomMarks = p.eventIds.filter((_, j) => answers[j] !== true);
       const plan = planRoom(p.roomId, entries, { botUserId: this.#bot, info: infos[i], now });
+      // A room only in `leave` that the store never tracked is one the bot is not in: its
+      // events are marked, but they must not make a room of members without the bot.
+      if (p.section === 'leave' && p.leaveCount === undefined && infos[i] === undefined) plan.ops.length = 0;
+      else if (p.uncertain) markUncertain(p.roomId, plan.ops, infos[i], now);
       if (plan.snapshot) result.snapshots.push(p.roomId);
-      for (const event of plan.fresh) result.fresh.push({ roomId: p.roomId, section: p.section, event });
+      const leaveEvents = p.leaveCount === undefined ? undefined : new Set(p.events.slice(0, p.leaveCount));
+      for (const event of plan.fresh) {
+        const section = leaveEvents === undefined ? p.section : leaveEvents.has(event) ? 'leave' : 'join';
+        result.fresh.push({ roomId: p.roomId, section, event });
+      }
       result.applied += plan.fresh.length;
       result.duplicates += p.eventIds.length - plan.fresh.length;
 
@@ -166,8 +185,10 @@ export class Pipeline {
       markN += roomMarks.length;
       for (const op of plan.ops) ops.push(op);
     }
+    // Its invites count even without a token: the server sends each once.
     const meta = options.metaWithToken?.(result.invites);
-    await this.#store.commit({ marks, ops, now, syncToken: parsed.data.next_batch, meta });
+    await this.#store.commit({ marks, ops, now, syncToken: sections.nextBatch, meta });
+    result.tokenCommitted = sections.nextBatch !== undefined;
     // A room rebuilt from this response (the bot's join) is complete as of its end; Synapse marks
     // every newly joined room's timeline limited, which is no gap worth re-reading the room for.
     result.gappy = result.gappy.filter((roomId) => !result.snapshots.includes(roomId));
@@ -181,14 +202,18 @@ export class Pipeline {
    * store had; events new to the guard are marked. Used by reconciliation.
    */
   async snapshotRoom(roomId: RoomId, stateEvents: readonly unknown[]): Promise<{ invalid: number }> {
-    const result: ProcessResult = { applied: 0, duplicates: 0, invalid: 0, fresh: [], invites: [], snapshots: [], gappy: [] };
-    const p = this.#decodeRoom(roomId, { state: { events: stateEvents } }, 'join', new Map(), result);
+    const result = emptyResult();
+    const byRoom = new Map<RoomId, PendingRoom>();
+    this.#decodeRoom(roomId, { state: { events: stateEvents } }, 'join', byRoom, result);
+    const p = byRoom.get(roomId);
     if (p === undefined) return { invalid: result.invalid };
     const now = this.#now();
     const [seen] = await this.#store.guard.has([p]);
     const [info] = await this.#store.rooms.infos([roomId]);
     const entries = p.events.map((event, j) => ({ event, seen: seen![j] === true }));
     const plan = planRoom(roomId, entries, { botUserId: this.#bot, info, now, forceSnapshot: true });
+    // Rebuilt from the whole state, the room's membership is known again unless a member event of it is bad.
+    if (p.uncertain) markUncertain(roomId, plan.ops, undefined, now);
     await this.#store.commit({ marks: [{ roomId, eventIds: p.eventIds.filter((_, j) => seen![j] !== true) }], ops: plan.ops, now });
     return { invalid: result.invalid };
   }
@@ -205,38 +230,42 @@ export class Pipeline {
     this.totals.invalid += r.invalid;
   }
 
-  #decodeRoom(
-    rawRoomId: string,
-    raw: unknown,
-    section: 'join' | 'leave',
-    inResponse: InResponse,
-    result: ProcessResult,
-  ): PendingRoom | undefined {
-    const roomId = roomIdSchema.safeParse(rawRoomId);
-    const room = roomBlocks(raw) ?? syncRoomSchema.safeParse(raw);
-    if (!roomId.success || !room.success) {
-      const reason = !roomId.success ? roomId.error.issues[0]?.message : room.error?.issues[0]?.message;
-      this.#log.warn({ roomId: rawRoomId, reason }, 'room of sync response is malformed; skipped');
+  #report(issues: readonly BodyIssue[], result: ProcessResult, roomId?: string): void {
+    for (const { path, reason } of issues) {
+      this.#log.warn({ path, roomId, reason }, 'part of sync response is malformed; skipped');
       result.invalid++;
-      return undefined;
     }
-    const p: PendingRoom = { roomId: roomId.data, section, events: [], eventIds: [] };
-    let ids = inResponse.get(p.roomId);
-    if (ids === undefined) inResponse.set(p.roomId, (ids = new Set()));
-    if (room.data.timeline?.limited === true) result.gappy.push(p.roomId);
-    const blocks = [
-      [room.data.state?.events ?? [], true],
-      [room.data.timeline?.events ?? [], false],
-    ] as const;
-    for (const [events, isStateBlock] of blocks) {
+  }
+
+  /** Decodes one room of a section into `byRoom`, after its events of an earlier section. */
+  #decodeRoom(rawRoomId: string, raw: unknown, section: 'join' | 'leave', byRoom: Map<RoomId, PendingRoom>, result: ProcessResult): void {
+    const path = `rooms.${section}.${rawRoomId}`;
+    const roomId = roomIdSchema.safeParse(rawRoomId);
+    if (!roomId.success) {
+      this.#report([{ path, reason: roomId.error.issues[0]?.message ?? 'not a room id' }], result, rawRoomId);
+      return;
+    }
+    const blocks = roomBlocksOf(raw, path);
+    this.#report(blocks.issues, result, rawRoomId);
+    let p = byRoom.get(roomId.data);
+    if (p === undefined) byRoom.set(roomId.data, (p = { roomId: roomId.data, section, events: [], eventIds: [], uncertain: false }));
+    else if (p.section !== section) p.leaveCount = p.events.length;
+    // A block that could not be read may have held anyone's membership.
+    if (blocks.issues.length > 0) p.uncertain = true;
+    if (blocks.limited && !result.gappy.includes(p.roomId)) result.gappy.push(p.roomId);
+    // Event ids of the room seen so far in this response, its other section included.
+    const ids = new Set(p.eventIds);
+    for (const [events, isStateBlock] of [
+      [blocks.state, true],
+      [blocks.timeline, false],
+    ] as const) {
       for (const rawEvent of events) {
         const decoded = decodeEvent(rawEvent, isStateBlock);
         if (!decoded.ok) {
-          this.#log.warn(
-            { roomId: p.roomId, eventId: decoded.eventId, type: decoded.type, reason: decoded.reason },
-            'invalid event skipped',
-          );
+          this.#log.warn({ roomId: p.roomId, eventId: decoded.eventId, type: decoded.type, reason: decoded.reason }, 'invalid event skipped');
           result.invalid++;
+          // A member event we cannot read (or an event of no readable type) could be anyone's join.
+          if (decoded.type === undefined || decoded.type === 'm.room.member') p.uncertain = true;
           continue;
         }
         const eventId = decoded.event.eventId;
@@ -250,6 +279,5 @@ export class Pipeline {
         p.eventIds.push(eventId);
       }
     }
-    return p;
   }
 }

@@ -1,5 +1,5 @@
 import { existsSync } from 'node:fs';
-import { readFile, writeFile } from 'node:fs/promises';
+import { readdir, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -166,8 +166,15 @@ describe('roomkeeper CLI', () => {
       expect(out).toBe(JSON.stringify(EXPECTED_DOC) + '\n');
     });
 
-    it('prints an empty document when the data directory holds nothing', async () => {
-      expect(JSON.parse(await inspectJson(await dirs.make()))).toEqual({ rooms: [], users: [] });
+    it('refuses a data directory without a database and creates nothing in it', async () => {
+      const empty = await dirs.make();
+      const r = await runCli(['inspect', '--data-dir', empty, '--json']);
+      expect(r.code).toBe(2);
+      expect(r.stderr).toBe(`roomkeeper: no roomkeeper data directory at ${empty}\n`);
+      expect(await readdir(empty)).toEqual([]);
+      const missing = join(empty, 'typo');
+      expect((await runCli(['prune', '--data-dir', missing, '--older-than', '30d'])).stderr).toContain(`no roomkeeper data directory at ${missing}`);
+      expect(await readdir(empty)).toEqual([]);
     });
 
     it('describes one room in readable text when asked for a room', async () => {
@@ -286,7 +293,7 @@ describe('roomkeeper CLI', () => {
 
     it('exits 2 with one line saying the directory is in use when this process holds the data directory', async () => {
       const dataDir = await dirs.make();
-      const holder = await Store.open(dataDir);
+      const holder = await Store.open(dataDir, { create: true });
       try {
         const r = await runCli(['inspect', '--data-dir', dataDir, '--json']);
         expectOneLineFailure(r);

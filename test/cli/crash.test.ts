@@ -44,7 +44,7 @@ async function inspectJson(dataDir: string): Promise<string> {
 }
 
 async function readStore(dataDir: string): Promise<{ doc: string; guardCount: number; syncToken: string | undefined }> {
-  const store = await Store.open(dataDir);
+  const store = await Store.open(dataDir, { create: true });
   try {
     return { doc: JSON.stringify(await inspectAll(store)), guardCount: store.guard.count(), syncToken: await store.syncToken() };
   } finally {

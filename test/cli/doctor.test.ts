@@ -37,7 +37,7 @@ describe('doctor', () => {
   });
 
   it('reads an existing database without changing what it holds', async () => {
-    const store = await Store.open(env.ROOMKEEPER_DATA_DIR!);
+    const store = await Store.open(env.ROOMKEEPER_DATA_DIR!, { create: true });
     await store.close();
     const checks = await doctor(undefined, env);
     expect(checks.find((c) => c.name === 'database')).toMatchObject({ status: 'ok', detail: expect.stringContaining('0 rooms tracked') });
@@ -87,7 +87,7 @@ describe('doctor', () => {
   });
 
   it('says the data dir is in use when the daemon holds it', async () => {
-    const store = await Store.open(env.ROOMKEEPER_DATA_DIR!);
+    const store = await Store.open(env.ROOMKEEPER_DATA_DIR!, { create: true });
     try {
       const db = (await doctor(undefined, env)).find((c) => c.name === 'database');
       expect(db?.status).toBe('fail');

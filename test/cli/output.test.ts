@@ -17,7 +17,7 @@ afterAll(() => dirs.cleanup());
 /** A data directory whose `inspect --json` document is several megabytes. */
 async function bigStore(rooms: number, membersPerRoom: number): Promise<string> {
   const dataDir = await dirs.make();
-  const store = await Store.open(dataDir);
+  const store = await Store.open(dataDir, { create: true });
   try {
     const pipeline = new Pipeline(store, { botUserId: parseUserId(BOT)!, log: createLogger({ level: 'silent' }) });
     const s = new SyncBuilder();

@@ -11,6 +11,11 @@ describe('dm-policy', () => {
     expect(decideDmPolicy(input())).toBe('answer');
   });
 
+  it('does not take a direct room of the bot and the sender for private when its membership is uncertain', () => {
+    expect(decideDmPolicy(input({ membershipUncertain: true }))).toBe('tell-private-only');
+    expect(decideDmPolicy(input({ membershipUncertain: true, privateOnlyNoticeSent: true }))).toBe('ignore');
+  });
+
   it('ignores the bot’s own messages', () => {
     expect(decideDmPolicy(input({ sender: bot }))).toBe('ignore');
   });

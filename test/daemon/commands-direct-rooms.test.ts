@@ -52,7 +52,7 @@ describe('DirectRooms', () => {
   let clock = 1_000_000;
 
   beforeEach(async () => {
-    store = await Store.open(await dirs.make());
+    store = await Store.open(await dirs.make(), { create: true });
     account = new SlowAccount();
     direct = new DirectRooms({ store, account, botUserId: bot, log: createLogger({ level: 'silent' }), now: () => clock });
     await direct.load();

@@ -124,7 +124,7 @@ export class Harness {
   /** Runs `fn` on the data dir's store, with the daemon stopped. */
   async withStore<T>(fn: (store: Store) => Promise<T>): Promise<T> {
     if (this.daemon !== undefined) throw new TypeError('stop the daemon before opening its data dir');
-    const store = await Store.open(this.dataDir);
+    const store = await Store.open(this.dataDir, { create: true });
     try {
       return await fn(store);
     } finally {

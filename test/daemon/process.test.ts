@@ -298,7 +298,7 @@ describe('roomkeeper run under SIGKILL', () => {
     await reference.stop();
 
     const expected = expectedInspect(hs, hs.botUserId);
-    const store = await Store.open(refDir);
+    const store = await Store.open(refDir, { create: true });
     const uninterrupted = await inspectAll(store).finally(() => store.close());
     expect(uninterrupted, `seed ${seed}`).toEqual(expected);
     expect(await inspectJson(), `seed ${seed}, ${kills.join('; ')}`).toEqual(uninterrupted);

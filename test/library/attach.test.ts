@@ -40,7 +40,7 @@ async function bot(
   // Short long-polls, so that a stopped client's last request ends soon.
   client.syncingTimeout = 200;
   AutojoinRoomsMixin.setupOnClient(client);
-  const keeper = await openRoomkeeper({ dataDir, botUserId: hs.botUserId });
+  const keeper = await openRoomkeeper({ dataDir, botUserId: hs.botUserId, create: true });
   const commits: ProcessResult[] = [];
   if (attach) keeper.attach(client, { onCommit: (r) => void commits.push(r) });
   cleanups.push(async () => {
@@ -351,7 +351,7 @@ async function initialToken(hs: FakeHomeserver): Promise<string> {
 
 describe('keeper.process and the queries', () => {
   it('commits concurrent process() calls one at a time, in the order they were made', async () => {
-    const keeper = await openRoomkeeper({ dataDir: await dirs.make(), botUserId: '@bot:example.org' });
+    const keeper = await openRoomkeeper({ dataDir: await dirs.make(), botUserId: '@bot:example.org', create: true });
     cleanups.push(() => keeper.close());
     const b = new SyncBuilder();
     const room = '!r:example.org';
@@ -365,7 +365,7 @@ describe('keeper.process and the queries', () => {
   });
 
   it('takes plain string ids and answers a malformed one with BAD_ID', async () => {
-    const keeper = await openRoomkeeper({ dataDir: await dirs.make(), botUserId: '@bot:example.org' });
+    const keeper = await openRoomkeeper({ dataDir: await dirs.make(), botUserId: '@bot:example.org', create: true });
     cleanups.push(() => keeper.close());
     expect(await keeper.rooms.roomsOf('@alice:example.org')).toEqual([]);
     for (const call of [
@@ -377,11 +377,11 @@ describe('keeper.process and the queries', () => {
       const err: unknown = await call().catch((e: unknown) => e);
       expect(isRoomkeeperError(err, 'BAD_ID'), String(err)).toBe(true);
     }
-    await expect(openRoomkeeper({ dataDir: await dirs.make(), botUserId: 'bot' })).rejects.toMatchObject({ code: 'BAD_ID' });
+    await expect(openRoomkeeper({ dataDir: await dirs.make(), botUserId: 'bot', create: true })).rejects.toMatchObject({ code: 'BAD_ID' });
   });
 
   it('rejects process() after close() with STORE_CLOSED', async () => {
-    const keeper = await openRoomkeeper({ dataDir: await dirs.make(), botUserId: '@bot:example.org' });
+    const keeper = await openRoomkeeper({ dataDir: await dirs.make(), botUserId: '@bot:example.org', create: true });
     await keeper.close();
     await expect(keeper.process({ next_batch: 's1' })).rejects.toMatchObject({ code: 'STORE_CLOSED' });
   });

@@ -214,7 +214,7 @@ describe('examples/dice-bot under SIGKILL', () => {
     child.kill('SIGTERM');
     await exited(child);
 
-    const keeper = await openRoomkeeper({ dataDir: join(dataDir, 'roomkeeper'), botUserId: hs.botUserId });
+    const keeper = await openRoomkeeper({ dataDir: join(dataDir, 'roomkeeper'), botUserId: hs.botUserId, create: true });
     try {
       expect(await recordOf(keeper)).toEqual(expectedShape(hs));
       expect(await keeper.rooms.isMember(garden, late)).toBe(true);

@@ -22,7 +22,7 @@ const npm = process.platform === 'win32' ? 'npm.cmd' : 'npm';
 // The same small bot twice: the first two lines differ, the rest is plain JavaScript.
 const botBody = `
 (async () => {
-  const keeper = await openRoomkeeper({ dataDir: process.argv[2], botUserId: '@bot:example.org' });
+  const keeper = await openRoomkeeper({ dataDir: process.argv[2], botUserId: '@bot:example.org', create: true });
   const room = '!r:example.org';
   const join = (id, user) => ({ event_id: id, type: 'm.room.member', sender: user, state_key: user, content: { membership: 'join' } });
   await keeper.process({ next_batch: 's1', rooms: { join: { [room]: { timeline: { events: [join('$1', '@bot:example.org'), join('$2', '@alice:example.org')] } } } } });
@@ -46,7 +46,7 @@ const ctsCheck = `import roomkeeper = require('roomkeeper');
 import sdk = require('roomkeeper/sdk');
 
 export async function run(dataDir: string): Promise<string[]> {
-  const keeper: roomkeeper.Roomkeeper = await roomkeeper.openRoomkeeper({ dataDir, botUserId: '@bot:example.org' });
+  const keeper: roomkeeper.Roomkeeper = await roomkeeper.openRoomkeeper({ dataDir, botUserId: '@bot:example.org', create: true });
   const client: sdk.MatrixClient = new sdk.MatrixClient('https://example.org', 'token', new sdk.SimpleFsStorageProvider('bot.json'));
   keeper.attach(client, { onCommit: (r: roomkeeper.ProcessResult) => void r.fresh.length });
   return keeper.rooms.roomsOf('@alice:example.org');
@@ -56,7 +56,7 @@ const mtsCheck = `import { openRoomkeeper, type ProcessResult, type Roomkeeper, 
 import { MatrixClient, SimpleFsStorageProvider } from 'roomkeeper/sdk';
 
 export async function run(dataDir: string): Promise<RoomId[]> {
-  const keeper: Roomkeeper = await openRoomkeeper({ dataDir, botUserId: '@bot:example.org' });
+  const keeper: Roomkeeper = await openRoomkeeper({ dataDir, botUserId: '@bot:example.org', create: true });
   const client: MatrixClient = new MatrixClient('https://example.org', 'token', new SimpleFsStorageProvider('bot.json'));
   keeper.attach(client, { onCommit: (r: ProcessResult) => void r.fresh.length });
   return keeper.rooms.roomsOf('@alice:example.org');

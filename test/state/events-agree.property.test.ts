@@ -9,7 +9,7 @@ const long = (n: number) => 'a'.repeat(n);
 /** Usually a value every rule accepts, else one of the edge cases: both paths get exercised. */
 const mostly = <T>(valid: fc.Arbitrary<T>, ...edges: fc.Arbitrary<T>[]) =>
   fc.oneof({ weight: 4 * edges.length, arbitrary: valid }, ...edges.map((arbitrary) => ({ weight: 1, arbitrary })));
-const idChars = fc.string({ unit: fc.constantFrom('a', 'b', ':', '.', '-', '\u00ff', '\u0000', '\u007f', 'é'), maxLength: 8 });
+const idChars = fc.string({ unit: fc.constantFrom('a', 'b', ':', '.', '-', '\u00ff', '\u0000', '\u007f', 'é', '\ud800', '\udc00', '\ud83d\ude00'), maxLength: 8 });
 const eventId = mostly<unknown>(fc.constantFrom('$e1', '$e2:x'), idChars.map((s) => '$' + s), fc.constant('$'), fc.constant('e1'), fc.constant('$' + long(254)), fc.constant('$' + long(255)), fc.integer());
 const userId = mostly<unknown>(
   fc.constantFrom('@alice:x', '@bot:x'),

@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { decodeEvent, isStateEvent, type DecodeResult, type TrackedEvent } from '../../src/state/events.js';
+import { parseRoomId, parseUserId } from '../../src/state/ids.js';
 
 function member(overrides: Record<string, unknown> = {}, content: Record<string, unknown> = { membership: 'join' }): Record<string, unknown> {
   return {
@@ -125,6 +126,21 @@ describe('decodeEvent', () => {
       expect(decodeEvent(member({ event_id: `$a${c}b` }), false).ok).toBe(false);
       expect(decodeEvent(member({ state_key: `@b${c}:x` }), false).ok).toBe(false);
     }
+  });
+
+  it('rejects the event when an id holds a lone surrogate, which LevelDB would store as U+FFFD', () => {
+    for (const c of ['\ud800', '\udfff', '\udc00\ud800']) {
+      expect(rejected(decodeEvent(member({ event_id: `$a${c}b` }), false)).reason).toContain('well-formed');
+      expect(rejected(decodeEvent(member({ sender: `@a${c}:x` }), false)).reason).toContain('well-formed');
+      expect(rejected(decodeEvent(member({ state_key: `@b${c}:x` }), false)).reason).toContain('well-formed');
+    }
+    expect(parseRoomId('!a\ud800:x')).toBeUndefined();
+    expect(parseUserId('@a\udc00:x')).toBeUndefined();
+  });
+
+  it('accepts ids with a well-formed surrogate pair', () => {
+    expect(decoded(decodeEvent(member({ event_id: '$a\ud83d\ude00b' }), false)).eventId).toBe('$a\ud83d\ude00b');
+    expect(parseRoomId('!\ud83d\ude00:x')).toBe('!\ud83d\ude00:x');
   });
 
   it('rejects a member event when its state_key is not a user id', () => {

@@ -7,7 +7,7 @@ const dirs = new TempDirs();
 afterEach(() => dirs.cleanup());
 
 syncStoreSuite('the LevelDB store', async () => {
-  const store = await Store.open(await dirs.make());
+  const store = await Store.open(await dirs.make(), { create: true });
   return {
     store,
     membersOf: async (roomId) => (await store.rooms.membersOf(roomId)).map((m) => m.userId),

@@ -1,3 +1,5 @@
+import { mkdir, symlink } from 'node:fs/promises';
+import { join, relative } from 'node:path';
 import { execFile } from 'node:child_process';
 import { promisify } from 'node:util';
 import { afterEach, describe, expect, it } from 'vitest';
@@ -15,7 +17,7 @@ const dirs = new TempDirs();
 const open: Store[] = [];
 
 async function openStore(dir?: string): Promise<Store> {
-  const store = await Store.open(dir ?? (await dirs.make()));
+  const store = await Store.open(dir ?? (await dirs.make()), { create: true });
   open.push(store);
   return store;
 }
@@ -57,10 +59,10 @@ describe('Store', () => {
     it('fails with STORE_LOCKED naming the directory when the same process opens it twice', async () => {
       const dir = await dirs.make();
       await openStore(dir);
-      const err = await errorOf(Store.open(dir));
+      const err = await errorOf(Store.open(dir, { create: true }));
       expect(isRoomkeeperError(err, 'STORE_LOCKED')).toBe(true);
       expect((err as Error).message).toContain(dir);
-      expect((err as Error).message).toContain('in use by another roomkeeper process');
+      expect((err as Error).message).toContain('in use');
     });
 
     it('fails with STORE_LOCKED naming the directory when another process opens it', async () => {
@@ -69,7 +71,7 @@ describe('Store', () => {
       const storeModule = new URL('../../dist/store/store.js', import.meta.url).href;
       const script = `
         const { Store } = await import(${JSON.stringify(storeModule)});
-        try { await Store.open(process.argv[1]); console.log(JSON.stringify({ opened: true })); }
+        try { await Store.open(process.argv[1], { create: true }); console.log(JSON.stringify({ opened: true })); }
         catch (err) { console.log(JSON.stringify({ code: err.code, message: err.message })); }`;
       const { stdout } = await run(process.execPath, ['--input-type=module', '-e', script, dir]);
       const result = JSON.parse(stdout) as { code?: string; message?: string };
@@ -91,11 +93,11 @@ describe('Store', () => {
       const store = await openStore(dir);
       await store.meta.put('schema-version', '2');
       await closeStore(store);
-      const err = await errorOf(Store.open(dir));
+      const err = await errorOf(Store.open(dir, { create: true }));
       expect(isRoomkeeperError(err, 'STORE_SCHEMA_TOO_NEW')).toBe(true);
       expect((err as Error).message).toContain(dir);
       // The refused open released the database: a retry fails the same way, not with STORE_LOCKED.
-      expect(isRoomkeeperError(await errorOf(Store.open(dir)), 'STORE_SCHEMA_TOO_NEW')).toBe(true);
+      expect(isRoomkeeperError(await errorOf(Store.open(dir, { create: true })), 'STORE_SCHEMA_TOO_NEW')).toBe(true);
     });
   });
 
@@ -242,5 +244,59 @@ describe('Store', () => {
       ]);
       expect(await store.rooms.userCount()).toBe(3);
     });
+  });
+});
+
+describe('Store under other spellings, restarts and close', () => {
+  it('gives STORE_LOCKED when this process opens the same data dir under another spelling of its path', async () => {
+    const base = await dirs.make();
+    const dir = join(base, 'dl');
+    const store = await openStore(dir);
+    await mkdir(join(base, 'x'));
+    await symlink(dir, join(base, 'link'));
+    const spellings = [join(base, 'x', '..', 'dl'), `${base}//dl`, `${dir}/`, join(base, 'link'), relative(process.cwd(), dir)];
+    for (const spelling of spellings) {
+      const err = await errorOf(Store.open(spelling, { create: true }));
+      expect(isRoomkeeperError(err, 'STORE_LOCKED'), `${spelling}: ${String(err)}`).toBe(true);
+    }
+    await closeStore(store);
+    // Closed, it may be opened under any of them.
+    await closeStore(await openStore(join(base, 'link')));
+  });
+
+  it('keeps two runs’ time-index entries apart when they commit in the same millisecond', async () => {
+    const dir = await dirs.make();
+    for (const [i, ids] of [['$a1', '$a2'], ['$b1', '$b2']].entries()) {
+      const store = await openStore(dir);
+      // The same `now` in both runs: the clock was set back between them.
+      await store.commit({ marks: [events('!r:x', ...ids)], ops: [], now: 5000 });
+      await closeStore(store);
+      expect(i).toBeLessThan(2);
+    }
+    const store = await openStore(dir);
+    // Every mark is reachable from the time index: the prune removes all four.
+    expect(await store.guard.prune(6000)).toBe(4);
+    expect(await store.guard.has([events('!r:x', '$a1', '$a2', '$b1', '$b2')])).toEqual([[false, false, false, false]]);
+  });
+
+  it('gives STORE_CLOSED, never a LEVEL_ error, for every call after close', async () => {
+    const store = await openStore();
+    await closeStore(store);
+    const calls: [string, () => Promise<unknown>][] = [
+      ['commit', () => store.commit({ marks: [events('!r:x', '$e')], ops: [], now: 1 })],
+      ['syncToken', () => store.syncToken()],
+      ['guard.has', () => store.guard.has([events('!r:x', '$e')])],
+      ['guard.prune', () => store.guard.prune(10)],
+      ['rooms.membersOf', () => store.rooms.membersOf(room('!r:x'))],
+      ['rooms.infos', () => store.rooms.infos([room('!r:x')])],
+      ['rooms.allUsers', () => store.rooms.allUsers()],
+      ['meta.put', () => store.meta.put('sdk-kv:x', '1')],
+    ];
+    for (const [name, call] of calls) {
+      const err = await errorOf(call());
+      expect(isRoomkeeperError(err, 'STORE_CLOSED'), `${name}: ${String(err)}`).toBe(true);
+    }
+    // A second close is harmless.
+    await store.close();
   });
 });

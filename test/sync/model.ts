@@ -10,6 +10,8 @@
  * - the bot's first-seen own `join` into a room it does not track (or after a membership that was
  *   not `join`) rebuilds the room from the whole response, seen events included: what the server
  *   resends on a rejoin is the room's current state;
+ * - a room in `leave` and `join` of one response is one story, its leave section first;
+ * - a room only in `leave` that is not tracked is not created;
  * - `m.room.name`, `m.room.topic`, `m.room.canonical_alias`, `m.room.encryption` set RoomInfo.
  */
 
@@ -51,27 +53,34 @@ export class RoomModel {
   /** Applies one /sync body the way roomkeeper should. Only handles bodies the property test generates. */
   process(body: Json): void {
     const rooms = isObject(body.rooms) ? body.rooms : {};
-    const inResponse = new Set<string>();
+    // One story per room: its leave section, then its join section (kicked and re-joined in one window).
+    const stories = new Map<string, { events: Json[]; sections: Set<string> }>();
     for (const section of ['leave', 'join'] as const) {
       const byRoom = isObject(rooms[section]) ? rooms[section] : {};
       for (const [roomId, room] of Object.entries(byRoom)) {
         const r = room as { state?: { events?: Json[] }; timeline?: { events?: Json[] } };
-        const events = [...(r.state?.events ?? []), ...(r.timeline?.events ?? [])].filter(
-          (e) => typeof e.event_id === 'string' && isObject(e.content),
-        );
-        const fresh: Json[] = [];
-        const entries: { e: Json; seen: boolean }[] = [];
-        for (const e of events) {
-          const key = `${roomId} ${String(e.event_id)}`;
-          if (inResponse.has(key)) continue;
-          inResponse.add(key);
-          const seen = this.#applied.has(key);
-          entries.push({ e, seen });
-          if (!seen) fresh.push(e);
-        }
-        this.#applyRoom(roomId, entries);
-        for (const e of fresh) this.#applied.add(`${roomId} ${String(e.event_id)}`);
+        let story = stories.get(roomId);
+        if (story === undefined) stories.set(roomId, (story = { events: [], sections: new Set() }));
+        story.sections.add(section);
+        story.events.push(...(r.state?.events ?? []), ...(r.timeline?.events ?? []));
       }
+    }
+    for (const [roomId, { events: all, sections }] of stories) {
+      const events = all.filter((e) => typeof e.event_id === 'string' && isObject(e.content));
+      const fresh: Json[] = [];
+      const entries: { e: Json; seen: boolean }[] = [];
+      const inResponse = new Set<string>();
+      for (const e of events) {
+        const key = `${roomId} ${String(e.event_id)}`;
+        if (inResponse.has(key)) continue;
+        inResponse.add(key);
+        const seen = this.#applied.has(key);
+        entries.push({ e, seen });
+        if (!seen) fresh.push(e);
+      }
+      // A room only left that was never tracked is not one the bot is in: nothing is created.
+      if (sections.has('join') || this.#rooms.has(roomId)) this.#applyRoom(roomId, entries);
+      for (const e of fresh) this.#applied.add(`${roomId} ${String(e.event_id)}`);
     }
   }
 

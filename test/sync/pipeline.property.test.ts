@@ -32,7 +32,7 @@ describe('Pipeline (property)', () => {
     await fc.assert(
       fc.asyncProperty(fc.array(stepArb, { minLength: 1, maxLength: 40 }), fc.constantFrom(2, 7, 50_000), async (steps, maxBatchKeys) => {
         const deliveries = simulate(steps);
-        const store = await Store.open(await dirs.make());
+        const store = await Store.open(await dirs.make(), { create: true });
         try {
           const pipeline = new Pipeline(store, { botUserId: BOT as UserId, log: memoryLogger('warn').log, maxBatchKeys });
           const model = new RoomModel(BOT);

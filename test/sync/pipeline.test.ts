@@ -18,7 +18,7 @@ afterEach(async () => {
 });
 
 async function setup(options: { maxBatchKeys?: number } = {}) {
-  const store = await Store.open(await dirs.make());
+  const store = await Store.open(await dirs.make(), { create: true });
   stores.push(store);
   const { log, lines } = memoryLogger();
   const pipeline = new Pipeline(store, { botUserId: BOT as UserId, log, now: () => 1_000, ...options });
@@ -253,7 +253,7 @@ describe('Pipeline', () => {
       return body;
     };
     const reopen = async (dataDir: string) => {
-      const store = await Store.open(dataDir);
+      const store = await Store.open(dataDir, { create: true });
       stores.push(store);
       return { store, invites: await new PendingInvites(store.meta, memoryLogger().log).load() };
     };
@@ -310,5 +310,106 @@ describe('Pipeline', () => {
     const body = { ...s.response({}), account_data: { events: [{ type: 'm.push_rules', content: {} }, { type: 'm.direct', content: { '@alice:x': ['!dm:x'] } }] } };
     expect((await pipeline.process(body)).direct).toEqual({ '@alice:x': ['!dm:x'] });
     expect((await pipeline.process(s.response({}))).direct).toBeUndefined();
+  });
+});
+
+describe('Pipeline with malformed parts of a response', () => {
+  it.each([
+    ['rooms.invite is an array', (b: Record<string, unknown>) => ((b.rooms as Record<string, unknown>).invite = [])],
+    ['rooms.invite is a string', (b: Record<string, unknown>) => ((b.rooms as Record<string, unknown>).invite = 'junk')],
+    ['rooms.leave is null', (b: Record<string, unknown>) => ((b.rooms as Record<string, unknown>).leave = null)],
+    ['next_batch is a number', (b: Record<string, unknown>) => (b.next_batch = 123)],
+    ['account_data is a string', (b: Record<string, unknown>) => (b.account_data = 'junk')],
+    ['rooms.knock is junk', (b: Record<string, unknown>) => ((b.rooms as Record<string, unknown>).knock = 7)],
+  ])('applies the valid join rooms when %s', async (_, spoil) => {
+    const { pipeline, members, s } = await setup();
+    const body = s.response({ '!r:x': { timeline: [s.member(BOT, 'join'), s.member('@alice:x', 'join'), s.member('@carol:x', 'join')] } });
+    spoil(body);
+    const r = await pipeline.process(body);
+    expect(r.applied).toBe(3);
+    expect(await members('!r:x')).toEqual(['@alice:x', BOT, '@carol:x']);
+  });
+
+  it('logs each malformed section with its path and counts it once', async () => {
+    const { pipeline, warnings, s } = await setup();
+    const body = s.response({ '!r:x': { timeline: [s.member(BOT, 'join')] } });
+    Object.assign(body.rooms as Record<string, unknown>, { invite: [], leave: null });
+    const r = await pipeline.process(body);
+    expect(r.invalid).toBe(2);
+    expect(warnings().map((w) => w.path).sort()).toEqual(['rooms.invite', 'rooms.leave']);
+  });
+
+  it('applies a body without a usable next_batch but does not move the token, and says so', async () => {
+    const { pipeline, store, members, s } = await setup();
+    const first = await pipeline.process(s.response({ '!r:x': { timeline: [s.member(BOT, 'join')] } }, {}, 'tok1'));
+    expect(first.tokenCommitted).toBe(true);
+    for (const next of [123, '', null, undefined]) {
+      const body = s.response({ '!r:x': { timeline: [s.member(`@u${String(next)}:x`, 'join')] } });
+      body.next_batch = next;
+      const r = await pipeline.process(body);
+      expect(r.tokenCommitted).toBe(false);
+      expect(r.applied).toBe(1);
+    }
+    expect(await store.syncToken()).toBe('tok1');
+    expect(await members('!r:x')).toHaveLength(5);
+  });
+
+  it('keeps the timeline of a room whose state block is malformed, and the other rooms', async () => {
+    const { pipeline, members, s } = await setup();
+    const body = s.response({ '!a:x': { timeline: [s.member(BOT, 'join'), s.member('@alice:x', 'join')] }, '!b:x': { timeline: [s.member(BOT, 'join')] } });
+    ((body.rooms as { join: Record<string, Record<string, unknown>> }).join['!a:x']!).state = 'junk';
+    const r = await pipeline.process(body);
+    expect(r.invalid).toBe(1);
+    expect(await members('!a:x')).toEqual(['@alice:x', BOT]);
+    expect(await members('!b:x')).toEqual([BOT]);
+  });
+
+  it('marks a room of unknown membership when one of its member events does not decode, and clears it on a clean rebuild', async () => {
+    const { pipeline, store, members, s } = await setup();
+    await pipeline.process(s.response({ '!dm:x': { timeline: [s.member(BOT, 'join'), s.member('@alice:x', 'join')] } }));
+    expect(await store.rooms.membershipUncertain('!dm:x' as RoomId)).toBe(false);
+    const stranger = s.member('@stranger:x', 'join');
+    stranger.state_key = '@str\u0000anger:x';
+    await pipeline.process(s.response({ '!dm:x': { timeline: [stranger] } }));
+    // What we store is still the bot and alice, but that is not known to be all.
+    expect(await members('!dm:x')).toEqual(['@alice:x', BOT]);
+    expect(await store.rooms.membershipUncertain('!dm:x' as RoomId)).toBe(true);
+    // A later clean response keeps the flag: the lost member is still unaccounted for.
+    await pipeline.process(s.response({ '!dm:x': { timeline: [s.message('@alice:x', 'hi')] } }));
+    expect(await store.rooms.membershipUncertain('!dm:x' as RoomId)).toBe(true);
+    await pipeline.snapshotRoom('!dm:x' as RoomId, [s.member(BOT, 'join'), s.member('@alice:x', 'join'), s.member('@stranger:x', 'join')]);
+    expect(await store.rooms.membershipUncertain('!dm:x' as RoomId)).toBe(false);
+    expect(await members('!dm:x')).toEqual(['@alice:x', BOT, '@stranger:x']);
+  });
+
+  it('marks a tracked room of unknown membership when its room entry is not an object', async () => {
+    const { pipeline, store, s } = await setup();
+    await pipeline.process(s.response({ '!dm:x': { timeline: [s.member(BOT, 'join'), s.member('@alice:x', 'join')] } }));
+    await pipeline.process({ next_batch: 'n', rooms: { join: { '!dm:x': 'junk' } } });
+    expect(await store.rooms.membershipUncertain('!dm:x' as RoomId)).toBe(true);
+  });
+
+  it('does not create a room from a leave section of a room the store never tracked', async () => {
+    const { pipeline, store, roomsOf, s } = await setup();
+    const r = await pipeline.process(s.response({}, { '!gone:x': { timeline: [s.member('@alice:x', 'join'), s.name('@alice:x', 'Left room')] } }));
+    expect(r.applied).toBe(2);
+    expect(await store.rooms.allRooms()).toEqual([]);
+    expect(await roomsOf('@alice:x')).toEqual([]);
+    // Its events are still marked: they are not applied again.
+    expect((await pipeline.process(s.response({}, { '!gone:x': { timeline: [] } }))).applied).toBe(0);
+  });
+
+  it('keeps the members of the leave timeline when the bot is kicked and re-joins within one response', async () => {
+    const { pipeline, members, store, s } = await setup();
+    await pipeline.process(s.response({ '!r:x': { timeline: [s.member(BOT, 'join'), s.member('@alice:x', 'join')] } }));
+    const body = s.response(
+      // The join section's state lists only what changed since the invite (lazy-loaded members).
+      { '!r:x': { state: [s.name('@alice:x', 'Back')], timeline: [s.member(BOT, 'join', { prev: 'invite' })] } },
+      { '!r:x': { timeline: [s.member('@bob:x', 'join'), s.member(BOT, 'leave', { sender: '@alice:x', prev: 'join' }), s.member(BOT, 'invite', { sender: '@alice:x', prev: 'leave' })] } },
+    );
+    const r = await pipeline.process(body);
+    expect(await members('!r:x')).toEqual(['@bob:x', BOT]);
+    expect((await store.rooms.info('!r:x' as RoomId))?.name).toBe('Back');
+    expect(r.fresh.map((f) => f.section)).toEqual(['leave', 'leave', 'leave', 'join', 'join']);
   });
 });

@@ -126,6 +126,7 @@ export class FakeHomeserver extends FakeMatrixModel {
   readonly requests: RecordedRequest[] = [];
   /** Every /sync request, in arrival order. */
   readonly syncs: SyncRecord[] = [];
+  #mangle: ((body: JsonObject) => void) | undefined;
   /** Filters created with `POST /user/{userId}/filter`, by id. */
   readonly filters = new Map<string, { readonly userId: string; readonly filter: JsonObject }>();
   /** Errors thrown by the fake's own handlers (answered with 500); a test can assert it stays empty. */
@@ -445,6 +446,14 @@ export class FakeHomeserver extends FakeMatrixModel {
     });
   }
 
+  /**
+   * Rewrites the next non-empty /sync response to the bot, once, in place: a homeserver or proxy
+   * that sends a malformed section or event.
+   */
+  mangleNextSync(fn: (body: JsonObject) => void): void {
+    this.#mangle = fn;
+  }
+
   #checkSelf(caller: Caller, userId: string | undefined, what: string): void {
     if (userId !== caller.userId) fail(403, 'M_FORBIDDEN', `Cannot ${what} for other users.`);
   }
@@ -502,6 +511,11 @@ export class FakeHomeserver extends FakeMatrixModel {
       }
     }
     if (res.destroyed) return undefined;
+    const mangle = this.#mangle;
+    if (mangle !== undefined && caller.userId === this.botUserId && !result.isEmpty) {
+      this.#mangle = undefined;
+      mangle(result.body);
+    }
     record.response = result.body;
     return ok(result.body);
   }
