@@ -62,4 +62,17 @@ describe('privacy when a /sync response is malformed (through the fake homeserve
     // Still not private in the next responses: the lost member is never taken for gone.
     expectNoRoomList(await talk.say(alice, '!rooms'));
   });
+  it('does not list rooms when the record missed a join entirely: the homeserver is asked and shows three members', async () => {
+    // The stranger's join is cut out of the response, as if our record had lost it: the record
+    // alone shows a private DM, so only the /joined_members confirmation stands in the way.
+    const { alice } = await strangerJoins((body, dm, stranger) => {
+      const room = (body['rooms'] as Rooms).join?.[dm];
+      for (const block of [room?.state, room?.timeline]) {
+        if (block?.events) block.events = block.events.filter((e) => e['state_key'] !== stranger);
+      }
+    });
+    const before = h.logged('room is not private on the homeserver; command not answered').length;
+    expectNoRoomList(await talk.say(alice, '!rooms'));
+    expect(h.logged('room is not private on the homeserver; command not answered').length).toBe(before + 1);
+  });
 });
