@@ -1,17 +1,14 @@
 import { readFileSync } from 'node:fs';
-import type { Readable } from 'node:stream';
 import { Command, CommanderError, Option } from 'commander';
-import { requireDataDir, type DataDirUse } from './cli/data-dir.js';
 import { doctor, formatChecks } from './cli/doctor.js';
-import { describeRoom, describeUser, inspectAll, inspectRoom, inspectUser } from './cli/inspect.js';
-import { DEFAULT_MAX_LINE_BYTES, parseByteSize, replay } from './cli/replay.js';
+import { inspectCommand } from './cli/inspect-command.js';
+import { drained, type Io } from './cli/io.js';
+import { pruneCommand } from './cli/prune-command.js';
+import { maxLineLength, replayCommand, type ReplayFlags } from './cli/replay-command.js';
+import { DEFAULT_MAX_LINE_BYTES } from './cli/replay.js';
 import { run } from './cli/run.js';
-import { MIN_GUARD_RETENTION_MS } from './config/index.js';
-import { isRoomkeeperError, RoomkeeperError } from './errors.js';
-import { createLogger, LOG_LEVELS, type LogLevel } from './log.js';
-import { formatExactDuration, parseDuration } from './state/duration.js';
-import { parseRoomId, parseUserId } from './state/ids.js';
-import { Store } from './store/store.js';
+import { isRoomkeeperError } from './errors.js';
+import { LOG_LEVELS, type LogLevel } from './log.js';
 
 /** Every expected failure is something the operator must fix before a retry helps. */
 const EXPECTED_FAILURE_EXIT = 2;
@@ -30,182 +27,14 @@ Exit codes:
      fix, or an access token the homeserver rejects
 `;
 
-export interface Io {
-  stdout: NodeJS.WritableStream & { isTTY?: boolean };
-  stderr: NodeJS.WritableStream & { isTTY?: boolean };
-  stdin: NodeJS.ReadableStream;
-}
-
 /** The installed package's version. */
 export function version(): string {
   const pkg = JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8')) as { version: string };
   return pkg.version;
 }
 
-async function withStore<T>(dataDir: string, use: DataDirUse, fn: (store: Store) => Promise<T>): Promise<T> {
-  // Checked first: LevelDB on /proc or on a file waits or fails with a cause nobody can act on.
-  await requireDataDir(dataDir, use);
-  const store = await Store.open(dataDir, { create: use === 'create' });
-  try {
-    return await fn(store);
-  } finally {
-    await store.close();
-  }
-}
-
-/** Resolves once everything written to `stream` so far has been handed to the OS. */
-function drained(stream: NodeJS.WritableStream): Promise<void> {
-  return new Promise((resolve) => stream.write('', () => resolve()));
-}
-
-interface Progress {
-  update: (read: number, total: number | undefined) => void;
-  /** Wipes the bar so that a log line can take its place; `redraw` puts it back below. */
-  clear: () => void;
-  redraw: () => void;
-  done: () => void;
-}
-
-function progressBar(out: NodeJS.WritableStream): Progress {
-  let last = 0;
-  let shown = '';
-  const draw = (text: string) => {
-    shown = text;
-    out.write(`\r\x1b[K${text}`);
-  };
-  return {
-    update(read, total) {
-      const now = Date.now();
-      if (now - last < 100) return;
-      last = now;
-      if (total === undefined || total === 0) {
-        draw(`${(read / 1e6).toFixed(1)} MB read`);
-        return;
-      }
-      const frac = Math.min(1, read / total);
-      const width = 30;
-      const filled = Math.round(frac * width);
-      draw(`[${'#'.repeat(filled)}${'.'.repeat(width - filled)}] ${(frac * 100).toFixed(0).padStart(3)}%`);
-    },
-    clear() {
-      if (shown !== '') out.write('\r\x1b[K');
-    },
-    redraw() {
-      if (shown !== '') out.write(shown);
-    },
-    done() {
-      out.write('\r\x1b[K');
-      shown = '';
-    },
-  };
-}
-
-interface ReplayFlags {
-  dataDir: string;
-  userId: string;
-  logLevel: LogLevel;
-  json?: boolean;
-  maxLineLength: number;
-}
-
-async function replayCommand(file: string, flags: ReplayFlags, io: Io): Promise<number> {
-  const botUserId = parseUserId(flags.userId);
-  if (botUserId === undefined) throw new RoomkeeperError('USAGE', `--user-id: "${flags.userId}" is not a user id like @bot:example.org`);
-  const progress = io.stderr.isTTY === true ? progressBar(io.stderr) : undefined;
-  let lineNo = 0;
-  const log = createLogger({
-    level: flags.logLevel,
-    // Every line the pipeline logs names the input line it came from.
-    mixin: () => (lineNo === 0 ? {} : { line: lineNo }),
-    destination:
-      progress === undefined
-        ? undefined
-        : {
-            write(text: string) {
-              progress.clear();
-              io.stderr.write(text);
-              progress.redraw();
-            },
-          },
-  });
-  const summary = await withStore(flags.dataDir, 'create', (store) =>
-    replay({
-      store,
-      botUserId,
-      log,
-      file,
-      stdin: io.stdin as Readable,
-      maxLineBytes: flags.maxLineLength,
-      onLine: (n) => (lineNo = n),
-      onProgress: progress?.update,
-    }),
-  );
-  progress?.done();
-  if (flags.json === true) {
-    io.stdout.write(JSON.stringify(summary) + '\n');
-  } else {
-    io.stdout.write(
-      `responses: ${summary.responses}\nevents applied: ${summary.applied}\nduplicates skipped: ${summary.duplicates}\n` +
-        `invalid events rejected: ${summary.invalid}\nlines not a JSON object: ${summary.badLines}\n` +
-        `lines too long: ${summary.longLines}\n`,
-    );
-  }
-  return 0;
-}
-
-async function inspectCommand(subject: string | undefined, id: string | undefined, flags: { dataDir: string; json?: boolean }, io: Io): Promise<number> {
-  const json = flags.json === true;
-  const print = (value: unknown) => io.stdout.write(JSON.stringify(value) + '\n');
-  if (subject === 'room') {
-    const roomId = parseRoomId(id ?? '');
-    if (roomId === undefined) throw new RoomkeeperError('USAGE', `inspect room: "${id ?? ''}" is not a room id like '!abc:example.org'`);
-    if (json) print(await withStore(flags.dataDir, 'read', (store) => inspectRoom(store, roomId)));
-    else io.stdout.write(await withStore(flags.dataDir, 'read', (store) => describeRoom(store, roomId)));
-    return 0;
-  }
-  if (subject === 'user') {
-    const userId = parseUserId(id ?? '');
-    if (userId === undefined) throw new RoomkeeperError('USAGE', `inspect user: "${id ?? ''}" is not a user id like @name:example.org`);
-    if (json) print(await withStore(flags.dataDir, 'read', (store) => inspectUser(store, userId)));
-    else io.stdout.write(await withStore(flags.dataDir, 'read', (store) => describeUser(store, userId)));
-    return 0;
-  }
-  if (subject !== undefined) throw new RoomkeeperError('USAGE', `inspect: unknown subject "${subject}" (room or user)`);
-  const doc = await withStore(flags.dataDir, 'read', inspectAll);
-  if (json) {
-    print(doc);
-  } else {
-    io.stdout.write(`${doc.rooms.length} rooms, ${doc.users.length} users\n`);
-    for (const r of doc.rooms) io.stdout.write(`${r.roomId}  ${r.members.length} members  ${r.name ?? ''}\n`);
-  }
-  return 0;
-}
-
-async function pruneCommand(flags: { dataDir: string; olderThan: string; force?: boolean }, io: Io): Promise<number> {
-  const age = flags.olderThan;
-  const ms = parseDuration(age);
-  if (ms === undefined) throw new RoomkeeperError('USAGE', `--older-than: "${age}" is not a duration like 30d, 12h, 90m or 45s`);
-  if (ms < MIN_GUARD_RETENTION_MS && flags.force !== true) {
-    // The same floor as guard.retention: a pruned entry lets a re-delivered event through again.
-    throw new RoomkeeperError(
-      'USAGE',
-      `--older-than: "${age}" is shorter than ${formatExactDuration(MIN_GUARD_RETENTION_MS)}; events the homeserver re-sends would be applied again (add --force to prune anyway)`,
-    );
-  }
-  const started = Date.now();
-  const removed = await withStore(flags.dataDir, 'write', (store) => store.guard.prune(started - ms));
-  io.stdout.write(`pruned ${removed} guard entries older than ${age} in ${Date.now() - started} ms\n`);
-  return 0;
-}
-
 function logLevelOption(defaultLevel: LogLevel): Option {
   return new Option('--log-level <level>', 'how much to log on stderr').choices(LOG_LEVELS).default(defaultLevel);
-}
-
-function maxLineLength(text: string): number {
-  const bytes = parseByteSize(text);
-  if (bytes === undefined) throw new RoomkeeperError('USAGE', `--max-line-length: "${text}" is not a size like 64MiB, 512KiB or 1048576`);
-  return bytes;
 }
 
 /**
