@@ -107,14 +107,6 @@ export interface Invite {
 
 type StrippedEvent = { type?: unknown; state_key?: unknown; sender?: unknown; content?: { membership?: unknown; is_direct?: unknown } };
 
-/**
- * The bot's invites in a /sync body (spec: `rooms.invite`, whose `invite_state` holds the bot's
- * own `m.room.member` invite with the inviter as sender). Rooms with malformed ids are left out.
- */
-export function invitesIn(body: unknown, botUserId: UserId): Invite[] {
-  return invitesOf((body as { rooms?: { invite?: unknown } } | null)?.rooms?.invite, botUserId);
-}
-
 /** The bot's invites in a response's `rooms.invite`, already taken out of the body. */
 export function invitesOf(byRoom: unknown, botUserId: UserId): Invite[] {
   if (typeof byRoom !== 'object' || byRoom === null) return [];
