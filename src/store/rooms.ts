@@ -31,7 +31,7 @@ export class Rooms implements RoomsReader {
     const entries = await this.#ns.roomUsers.iterator({ ...prefixRange(roomId), ...WHOLE_RANGE }).all();
     return entries.map(([k, v]) => {
       const userId = suffixOf(k) as UserId;
-      return v === '' ? { userId } : { userId, displayName: v };
+      return v === '' ? { userId, membership: 'join' as const } : { userId, membership: 'join' as const, displayName: v };
     });
   }
 

@@ -45,7 +45,7 @@ export class FakeRooms implements RoomsReader {
     if (r.topic !== undefined) info.topic = r.topic;
     if (r.joinedAt !== undefined) info.joinedAt = r.joinedAt;
     const members = r.members
-      .map((m): Member => (typeof m === 'string' ? { userId: uid(m) } : { userId: uid(m[0]), displayName: m[1] }))
+      .map((m): Member => (typeof m === 'string' ? { userId: uid(m), membership: 'join' } : { userId: uid(m[0]), membership: 'join', displayName: m[1] }))
       .sort((a, b) => byString(a.userId, b.userId));
     this.#rooms.set(roomId, { info, members });
     return this;
