@@ -75,5 +75,8 @@ export function redactInfo(info: RoomInfo, key: string): RoomInfo {
  * name and avatar are not.
  */
 export function redactMember(m: MemberState): MemberState {
-  return m.eventId === undefined ? { membership: m.membership } : { membership: m.membership, eventId: m.eventId };
+  const out: MemberState = { membership: m.membership };
+  if (m.eventId !== undefined) out.eventId = m.eventId;
+  if (m.ts !== undefined) out.ts = m.ts;
+  return out;
 }

@@ -52,6 +52,8 @@ export const roomInfoSchema = z.strictObject({
    * block's event is compared with.
    */
   stateIds: z.record(z.string(), eventIdSchema).optional(),
+  /** origin_server_ts of each of those events: a re-delivered timeline event older than it is skipped. */
+  stateTs: z.record(z.string(), z.number()).optional(),
   /** Migrated from schema 1, which held no profiles or power levels: the reconciler re-reads it. */
   needsRefresh: z.literal(true).optional(),
   /** origin_server_ts of the bot's join event that created this record, when known. */
@@ -74,6 +76,8 @@ export interface MemberState {
   eventId?: EventId;
   displayName?: string;
   avatarUrl?: string;
+  /** origin_server_ts of that event. */
+  ts?: number;
 }
 
 /** A member of a room as stored: the user, their membership and their profile in that room. */
@@ -84,12 +88,12 @@ export interface Member extends MemberState {
 const MEMBERSHIP_SET: ReadonlySet<string> = new Set(MEMBERSHIPS);
 
 /**
- * The stored form of a MemberState: a JSON array `[membership, eventId, displayName, avatarUrl]`
- * with trailing absent fields dropped. Compact, and a reader can tell a joined member by its
+ * The stored form of a MemberState: a JSON array `[membership, eventId, displayName, avatarUrl,
+ * ts]` with trailing absent fields dropped (absent strings in between are 0). Compact, and a reader can tell a joined member by its
  * prefix alone (`isJoinedValue`).
  */
 export function encodeMember(m: MemberState): string {
-  const parts: (string | 0)[] = [m.membership, m.eventId ?? 0, m.displayName ?? 0, m.avatarUrl ?? 0];
+  const parts: (string | number)[] = [m.membership, m.eventId ?? 0, m.displayName ?? 0, m.avatarUrl ?? 0, m.ts ?? 0];
   while (parts.length > 1 && parts.at(-1) === 0) parts.pop();
   return JSON.stringify(parts);
 }
@@ -111,10 +115,11 @@ export function decodeMember(value: string): MemberState | undefined {
     return undefined;
   }
   if (!Array.isArray(parts) || typeof parts[0] !== 'string' || !MEMBERSHIP_SET.has(parts[0])) return undefined;
-  const [membership, eventId, displayName, avatarUrl] = parts as unknown[];
+  const [membership, eventId, displayName, avatarUrl, ts] = parts as unknown[];
   const m: MemberState = { membership: membership as Membership };
   if (typeof eventId === 'string') m.eventId = eventId as EventId;
   if (typeof displayName === 'string') m.displayName = displayName;
   if (typeof avatarUrl === 'string') m.avatarUrl = avatarUrl;
+  if (typeof ts === 'number' && ts > 0) m.ts = ts;
   return m;
 }

@@ -4,6 +4,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { ClassicLevel } from 'classic-level';
 import { RoomkeeperError } from '../errors.js';
 import type { StoreOp } from '../state/reduce.js';
+import { encodeMember } from '../state/room-info.js';
 import type { RoomId, UserId } from '../state/ids.js';
 import { headOf, prefixRange, roomUserKey, SEP, suffixOf, timeKey, timeKeyBefore, userRoomKey } from './keys.js';
 import { namespaces, type Db, type Namespaces } from './level.js';
@@ -337,17 +338,15 @@ export class Store {
     for (const op of plan.ops) {
       switch (op.op) {
         case 'put-member': {
-          put(p.roomUsers + roomUserKey(op.roomId, op.userId), op.displayName ?? '');
-          put(p.userRooms + userRoomKey(op.userId, op.roomId), '');
+          // Every membership is kept per room; only a join lists the room among the user's rooms.
+          put(p.roomUsers + roomUserKey(op.roomId, op.userId), encodeMember(op.member));
+          if (op.member.membership === 'join') put(p.userRooms + userRoomKey(op.userId, op.roomId), '');
+          else del(p.userRooms + userRoomKey(op.userId, op.roomId));
           let set = added.get(op.roomId);
           if (set === undefined) added.set(op.roomId, (set = new Set()));
           set.add(op.userId);
           break;
         }
-        case 'del-member':
-          del(p.roomUsers + roomUserKey(op.roomId, op.userId));
-          del(p.userRooms + userRoomKey(op.userId, op.roomId));
-          break;
         case 'put-info':
           put(p.rooms + op.info.roomId, JSON.stringify(op.info));
           break;

@@ -2,7 +2,8 @@ import type { z } from 'zod';
 import type { Logger } from '../log.js';
 import { decodeEvent, type TrackedEvent } from '../state/events.js';
 import { roomIdSchema, type RoomId, type UserId } from '../state/ids.js';
-import { planRoom, type RoomEntry, type StoreOp } from '../state/reduce.js';
+import { memberReads, planRoom, type RoomEntry, type StoreOp } from '../state/reduce.js';
+import type { MemberState, RoomInfo } from '../state/room-info.js';
 import { syncBodySchema, syncRoomSchema, invitesIn, type Invite } from '../state/sync-body.js';
 import { guardKey } from '../store/keys.js';
 import type { Store } from '../store/store.js';
@@ -27,6 +28,11 @@ export interface ProcessResult {
   snapshots: RoomId[];
   /** Rooms whose timeline was `limited` (a gap the state block bridges). */
   gappy: RoomId[];
+  /**
+   * Tracked state keys that a state block moved to an event the guard had seen, other than the
+   * one stored: state resets (or resolved conflicts) followed.
+   */
+  stateResets: number;
 }
 
 /** Running totals since the pipeline was created. */
@@ -35,6 +41,8 @@ export interface PipelineTotals {
   applied: number;
   duplicates: number;
   invalid: number;
+  /** State resets followed (ProcessResult.stateResets, summed). */
+  stateResets: number;
   /** Local time (ms) of the last committed response. */
   lastCommitAt?: number;
 }
@@ -55,6 +63,8 @@ interface PendingRoom {
   section: 'join' | 'leave';
   events: TrackedEvent[];
   keys: string[];
+  /** Per event: it came in the timeline. */
+  inTimeline: boolean[];
 }
 
 type SyncRoom = z.infer<typeof syncRoomSchema>;
@@ -84,7 +94,7 @@ function roomBlocks(raw: unknown): { success: true; data: SyncRoom; error?: unde
  * `roomkeeper replay`: decode → guard → reduce → one batch → report what is new.
  */
 export class Pipeline {
-  readonly totals: PipelineTotals = { responses: 0, applied: 0, duplicates: 0, invalid: 0 };
+  readonly totals: PipelineTotals = { responses: 0, applied: 0, duplicates: 0, invalid: 0, stateResets: 0 };
   readonly #store: Store;
   readonly #bot: UserId;
   readonly #log: Logger;
@@ -101,7 +111,7 @@ export class Pipeline {
 
   /** Processes one whole /sync response body and commits it; effects may run once it returns. */
   async process(body: unknown): Promise<ProcessResult> {
-    const result: ProcessResult = { applied: 0, duplicates: 0, invalid: 0, fresh: [], invites: [], snapshots: [], gappy: [] };
+    const result: ProcessResult = { applied: 0, duplicates: 0, invalid: 0, fresh: [], invites: [], snapshots: [], gappy: [], stateResets: 0 };
     const parsed = syncBodySchema.safeParse(body);
     if (!parsed.success) {
       this.#log.warn({ reason: parsed.error.issues[0]?.message }, 'sync response is not a /sync body; skipped');
@@ -131,10 +141,12 @@ export class Pipeline {
     let ops: StoreOp[] = [];
     let offset = 0;
     for (const [i, p] of pending.entries()) {
-      const entries: RoomEntry[] = p.events.map((event, j) => ({ event, seen: seen[offset + j] === true }));
+      const entries: RoomEntry[] = p.events.map((event, j) => ({ event, seen: seen[offset + j] === true, timeline: p.inTimeline[j] }));
       const roomMarks = p.keys.filter((_, j) => seen[offset + j] !== true);
       offset += p.keys.length;
-      const plan = planRoom(p.roomId, entries, { botUserId: this.#bot, info: infos[i], now });
+      const members = await this.#memberStates(p.roomId, entries, infos[i]);
+      const plan = planRoom(p.roomId, entries, { botUserId: this.#bot, info: infos[i], members, now });
+      result.stateResets += plan.stateResets;
       if (plan.snapshot) result.snapshots.push(p.roomId);
       for (const event of plan.fresh) result.fresh.push({ roomId: p.roomId, section: p.section, event });
       result.applied += plan.fresh.length;
@@ -159,7 +171,7 @@ export class Pipeline {
    * store had; events new to the guard are marked. Used by reconciliation.
    */
   async snapshotRoom(roomId: RoomId, stateEvents: readonly unknown[]): Promise<{ invalid: number }> {
-    const result: ProcessResult = { applied: 0, duplicates: 0, invalid: 0, fresh: [], invites: [], snapshots: [], gappy: [] };
+    const result: ProcessResult = { applied: 0, duplicates: 0, invalid: 0, fresh: [], invites: [], snapshots: [], gappy: [], stateResets: 0 };
     const p = this.#decodeRoom(roomId, { state: { events: stateEvents } }, 'join', new Set(), result);
     if (p === undefined) return { invalid: result.invalid };
     const now = this.#now();
@@ -176,11 +188,20 @@ export class Pipeline {
     await this.#store.commit({ marks: [], ops: [{ op: 'purge-room', roomId }], now: this.#now() });
   }
 
+  /** The stored members the plan of a tracked room compares its seen member events and redactions with. */
+  async #memberStates(roomId: RoomId, entries: readonly RoomEntry[], info: RoomInfo | undefined): Promise<Map<UserId, MemberState> | undefined> {
+    if (info === undefined) return undefined;
+    const reads = memberReads(entries);
+    if (!reads.all && reads.users.length === 0) return undefined;
+    return this.#store.rooms.memberStates(roomId, reads.all ? 'all' : reads.users);
+  }
+
   #count(r: ProcessResult): void {
     this.totals.responses++;
     this.totals.applied += r.applied;
     this.totals.duplicates += r.duplicates;
     this.totals.invalid += r.invalid;
+    this.totals.stateResets += r.stateResets;
   }
 
   #decodeRoom(
@@ -198,7 +219,7 @@ export class Pipeline {
       result.invalid++;
       return undefined;
     }
-    const p: PendingRoom = { roomId: roomId.data, section, events: [], keys: [] };
+    const p: PendingRoom = { roomId: roomId.data, section, events: [], keys: [], inTimeline: [] };
     if (room.data.timeline?.limited === true) result.gappy.push(p.roomId);
     const blocks = [
       [room.data.state?.events ?? [], true],
@@ -224,6 +245,7 @@ export class Pipeline {
         inResponse.add(key);
         p.events.push(decoded.event);
         p.keys.push(key);
+        p.inTimeline.push(!isStateBlock);
       }
     }
     return p;

@@ -4,7 +4,9 @@
  * remembers which events it has applied; it knows nothing of batches, keys or LevelDB.
  *
  * The rules, as DESIGN.md states them:
- * - an event is applied once, the first time it is seen (in a response, or ever);
+ * - an event is fresh once, the first time it is seen (in a response, or ever); state is last
+ *   writer wins: in a tracked room a seen state event applies again (a state reset, or a
+ *   response read twice), except the bot's own leave or ban;
  * - a user is in a room iff their latest applied membership there is `join`;
  * - the bot's own `leave`/`ban` forgets the room entirely;
  * - the bot's first-seen own `join` into a room it does not track (or after a membership that was
@@ -21,6 +23,8 @@ interface ModelRoom {
   alias?: string;
   encrypted: boolean;
   memberships: Map<string, string>;
+  /** The current event of each state key, and its origin_server_ts. */
+  current: Map<string, { id: string; ts: number }>;
 }
 
 /** The same document `inspectAll` produces. */
@@ -60,13 +64,14 @@ export class RoomModel {
           (e) => typeof e.event_id === 'string' && isObject(e.content),
         );
         const fresh: Json[] = [];
-        const entries: { e: Json; seen: boolean }[] = [];
-        for (const e of events) {
+        const entries: { e: Json; seen: boolean; timeline: boolean }[] = [];
+        const stateCount = (r.state?.events ?? []).filter((e) => typeof e.event_id === 'string' && isObject(e.content)).length;
+        for (const [i, e] of events.entries()) {
           const key = `${roomId} ${String(e.event_id)}`;
           if (inResponse.has(key)) continue;
           inResponse.add(key);
           const seen = this.#applied.has(key);
-          entries.push({ e, seen });
+          entries.push({ e, seen, timeline: i >= stateCount });
           if (!seen) fresh.push(e);
         }
         this.#applyRoom(roomId, entries);
@@ -79,7 +84,7 @@ export class RoomModel {
     return e.type === 'm.room.member' && e.state_key === this.#bot && (e.content as Json).membership === 'join';
   }
 
-  #applyRoom(roomId: string, entries: { e: Json; seen: boolean }[]): void {
+  #applyRoom(roomId: string, entries: { e: Json; seen: boolean; timeline: boolean }[]): void {
     const prevOf = (e: Json) => ((e.unsigned as { prev_content?: Json } | undefined)?.prev_content?.membership as string | undefined);
     const rebuild = entries.some(
       ({ e, seen }) => !seen && this.#isOwnJoin(e) && (!this.#rooms.has(roomId) || (prevOf(e) !== undefined && prevOf(e) !== 'join')),
@@ -89,12 +94,39 @@ export class RoomModel {
     const lastOwnJoin = rebuild ? entries.findLastIndex(({ e }) => this.#isOwnJoin(e)) : -1;
     const room = (): ModelRoom => {
       let r = this.#rooms.get(roomId);
-      if (r === undefined) this.#rooms.set(roomId, (r = { encrypted: false, memberships: new Map() }));
+      if (r === undefined) this.#rooms.set(roomId, (r = { encrypted: false, memberships: new Map(), current: new Map() }));
       return r;
     };
-    entries.forEach(({ e, seen }, i) => {
-      if (seen && !rebuild) return;
+    entries.forEach(({ e, seen, timeline }, i) => {
       const content = e.content as Json;
+      if (e.type === 'm.room.redaction') {
+        const r = this.#rooms.get(roomId);
+        const target = typeof content.redacts === 'string' ? content.redacts : e.redacts;
+        const key = r === undefined ? undefined : [...r.current].find(([, c]) => c.id === target)?.[0];
+        if (r === undefined || key === undefined) return;
+        // What the redaction algorithm keeps: membership, and nothing of a name, topic or alias.
+        if (key === 'm.room.name ') r.name = undefined;
+        else if (key === 'm.room.topic ') r.topic = undefined;
+        else if (key === 'm.room.canonical_alias ') r.alias = undefined;
+        return;
+      }
+      if (typeof e.state_key !== 'string') return;
+      const key = `${String(e.type)} ${e.state_key}`;
+      const ts = Number(e.origin_server_ts ?? 0);
+      // Last writer wins per state key. A seen event applies when the room is tracked and the
+      // event is not the current one: from a state block always (a state reset), from a
+      // timeline only when it is not older than the current one; never the bot's own leave.
+      if (seen && !rebuild) {
+        const r = this.#rooms.get(roomId);
+        const cur = r?.current.get(key);
+        if (r === undefined || cur?.id === e.event_id) return;
+        if (timeline && ts < (cur?.ts ?? 0)) return;
+        if (e.type === 'm.room.member' && e.state_key === this.#bot && content.membership !== 'join') return;
+      }
+      if (!['m.room.member', 'm.room.name', 'm.room.topic', 'm.room.canonical_alias', 'm.room.encryption'].includes(String(e.type))) return;
+      if (!(e.type === 'm.room.member' && e.state_key === this.#bot && content.membership !== 'join' && i > lastOwnJoin)) {
+        room().current.set(key, { id: String(e.event_id), ts });
+      }
       switch (e.type) {
         case 'm.room.member': {
           const membership = String(content.membership);
