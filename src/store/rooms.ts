@@ -2,6 +2,7 @@ import type { RoomId, UserId } from '../state/ids.js';
 import type { Membership } from '../state/events.js';
 import { decodeMember, isJoinedValue, roomInfoSchema, type Member, type MemberState, type RoomInfo } from '../state/room-info.js';
 import { RoomkeeperError } from '../errors.js';
+import { roomDisplayName } from '../state/room-name.js';
 import { afterPrefix, headOf, prefixRange, roomUserKey, suffixOf, userRoomKey } from './keys.js';
 import type { Namespaces } from './level.js';
 import type { RoomsReader } from './rooms-reader.js';
@@ -66,6 +67,50 @@ export class Rooms implements RoomsReader {
     const values = await this.#ns.roomUsers.getMany(keys);
     for (const [i, v] of values.entries()) if (v !== undefined) out.set(userIds[i]!, decodeStored(roomId, keys[i]!, v));
     return out;
+  }
+
+  /**
+   * The room's name as a client of `viewer` shows it (spec: "Calculating the display name for
+   * a room"). With the server's heroes it reads only theirs; without, every membership.
+   */
+  async displayName(roomId: RoomId, viewer: UserId): Promise<string> {
+    const info = await this.info(roomId);
+    if (info === undefined) return roomId;
+    const named = roomDisplayName({ name: info.name, canonicalAlias: info.canonicalAlias, members: [], botUserId: viewer });
+    if (named.source === 'name' || named.source === 'alias') return named.text;
+    const hasSummary = info.heroes !== undefined && info.heroes.length > 0 && info.joinedCount !== undefined;
+    const members = hasSummary
+      ? [...(await this.memberStates(roomId, info.heroes!))].map(([userId, m]) => ({ userId, ...m }))
+      : await this.membersOf(roomId, { membership: 'all' });
+    return roomDisplayName({
+      heroes: hasSummary ? info.heroes : undefined,
+      joinedCount: hasSummary ? info.joinedCount : undefined,
+      invitedCount: hasSummary ? (info.invitedCount ?? 0) : undefined,
+      members,
+      botUserId: viewer,
+    }).text;
+  }
+
+  /**
+   * The room's family, oldest first: its predecessors (m.room.create) and successors
+   * (m.room.tombstone) as far as the store tracks them, the room itself included.
+   */
+  async lineage(roomId: RoomId): Promise<RoomId[]> {
+    const line: RoomId[] = [roomId];
+    const seen = new Set<RoomId>(line);
+    for (let info = await this.info(roomId); info?.predecessor !== undefined && !seen.has(info.predecessor.roomId); ) {
+      const prev = info.predecessor.roomId;
+      line.unshift(prev);
+      seen.add(prev);
+      info = await this.info(prev);
+    }
+    for (let info = await this.info(roomId); info?.successor !== undefined && !seen.has(info.successor.roomId); ) {
+      const next = info.successor.roomId;
+      line.push(next);
+      seen.add(next);
+      info = await this.info(next);
+    }
+    return line;
   }
 
   /** Number of joined members of the room. */
