@@ -18,8 +18,9 @@
 # Debian (glibc), not Alpine: classic-level ships no musl build for arm64, and the optional
 # end-to-end encryption binding of matrix-bot-sdk is built for glibc only. A glibc image runs
 # the prebuilt binaries the npm packages carry, so nothing is compiled and no compiler is needed.
-# The major version is pinned; rebuild to pick up Node patch releases and Debian fixes.
-ARG NODE_VERSION=22
+# The major version is pinned, and is the one CI tests on (Node 20, the oldest that
+# package.json's engines allow); rebuild to pick up Node patch releases and Debian fixes.
+ARG NODE_VERSION=20
 
 # ---- build: dev dependencies, TypeScript → dist/ -------------------------------------------
 FROM node:${NODE_VERSION}-bookworm-slim AS build

@@ -15,7 +15,9 @@ export { parseRoomId, parseUserId, type EventId, type RoomId, type UserId } from
 export type { Member, RoomInfo } from './state/room-info.js';
 export type { RoomsReader } from './store/rooms-reader.js';
 export { Rooms } from './store/rooms.js';
-export { Guard, Store, SCHEMA_VERSION } from './store/store.js';
+export { Guard } from './store/guard.js';
+export { Store, SCHEMA_VERSION } from './store/store.js';
+export type { CommitPlan, GuardReader, MetaWrite, RoomEvents, RoomInfoReader, SyncStore } from './store/sync-store.js';
 export { Pipeline, type FreshEvent, type Invite, type PipelineTotals, type ProcessResult } from './sync/pipeline.js';
 
 export interface OpenOptions {

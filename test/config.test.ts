@@ -4,7 +4,8 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { parse as parseYaml } from 'yaml';
-import { configEnvVars, configSchema, loadConfig, redactConfig } from '../src/config.js';
+import { z } from 'zod';
+import { configEnvVars, configSchema, loadConfig, redactConfig } from '../src/config/index.js';
 import { isRoomkeeperError } from '../src/errors.js';
 
 const repoRoot = fileURLToPath(new URL('..', import.meta.url));
@@ -46,6 +47,18 @@ function problemsOf(load: () => unknown): string {
 function leafPaths(value: unknown, prefix = ''): string[] {
   if (typeof value !== 'object' || value === null || Array.isArray(value)) return [prefix];
   return Object.entries(value).flatMap(([key, child]) => leafPaths(child, prefix === '' ? key : `${prefix}.${key}`));
+}
+
+/** Dotted paths of the fields the schema reads (a union or scalar is one leaf), as a config file writes them. */
+function fieldPaths(schema: z.core.$ZodType, prefix = ''): string[] {
+  if (schema instanceof z.ZodDefault || schema instanceof z.ZodPrefault || schema instanceof z.ZodOptional) {
+    return fieldPaths(schema.unwrap(), prefix);
+  }
+  if (schema instanceof z.ZodPipe) return fieldPaths(schema.in, prefix);
+  if (!(schema instanceof z.ZodObject)) return [prefix];
+  return Object.entries(schema.shape as Record<string, z.core.$ZodType>).flatMap(([key, child]) =>
+    fieldPaths(child, prefix === '' ? key : `${prefix}.${key}`),
+  );
 }
 
 describe('config', () => {
@@ -222,6 +235,17 @@ describe('config', () => {
     expect(config.auth).toEqual({ method: 'accessToken', accessToken: 'syt_do_not_log' });
   });
 
+  it('writes durations as the config file does, not in milliseconds, in redactConfig', () => {
+    const file = write('config.yaml', 'homeserverUrl: https://matrix.example.org\nguard:\n  retention: 90d\n');
+    const config = loadConfig({ file, env: { ROOMKEEPER_ACCESS_TOKEN: 't' } });
+
+    const redacted = redactConfig(config);
+
+    expect(redacted.guard).toEqual({ retention: '90d', pruneInterval: '6h' });
+    expect(redacted.reconcile).toEqual({ onStart: true, afterGappySync: false, minInterval: '5m' });
+    expect(redacted.commands).toMatchObject({ rateLimit: { count: 5, window: '10s' } });
+  });
+
   it('parses the example file to exactly the defaults', () => {
     const fromExample = loadConfig({ file: examplePath, env: { ROOMKEEPER_ACCESS_TOKEN: 't' } });
     const defaults = loadConfig({ env: { ...requiredEnv, ROOMKEEPER_ACCESS_TOKEN: 't' }, cwd: repoRoot });
@@ -231,9 +255,8 @@ describe('config', () => {
 
   it('documents every field and environment variable in the example file', () => {
     const text = readFileSync(examplePath, 'utf8');
-    const defaults = configSchema.parse({ homeserverUrl: 'https://matrix.example.org', accessToken: 't' });
+    const expected = fieldPaths(configSchema).filter((path) => !['accessToken', 'accessTokenFile', 'userId', 'password', 'passwordFile'].includes(path));
 
-    const expected = leafPaths(defaults).filter((path) => path !== 'accessToken');
     expect(leafPaths(parseYaml(text)).sort()).toEqual(expected.sort());
     for (const field of ['accessToken', 'accessTokenFile', 'userId', 'password', 'passwordFile']) {
       expect(text).toContain(`# ${field}:`);
@@ -241,6 +264,17 @@ describe('config', () => {
     for (const name of configEnvVars) expect(text).toContain(name);
   });
 
+
+  it('lists one YAML syntax error once, and one per line when several lines are wrong', () => {
+    const file = write('config.yaml', 'homeserverUrl: https://x\n  accessToken: t\nguard:\n\tretention: 30d\n');
+
+    const lines = problemsOf(() => loadConfig({ file, env: {} })).split('\n').slice(1);
+
+    expect(lines).toEqual([
+      `  ${file}:1:16: invalid YAML: Nested mappings are not allowed in compact mappings`,
+      `  ${file}:4:1: invalid YAML: Tabs are not allowed as indentation`,
+    ]);
+  });
 
   it('resolves passwordFile against the config file directory and names it when it is not a file', () => {
     const file = write('config.yaml', 'homeserverUrl: https://matrix.example.org\npasswordFile: .\nuserId: "@bot:example.org"\n');

@@ -1,8 +1,9 @@
 import type { ClassicLevel } from 'classic-level';
 import type { RoomId, UserId } from '../../src/state/ids.js';
 import { encodeMember, type RoomInfo } from '../../src/state/room-info.js';
-import { roomUserKey, timeKey, userRoomKey } from '../../src/store/keys.js';
-import type { CommitPlan } from '../../src/store/store.js';
+import { guardKey, roomUserKey, timeKey, userRoomKey } from '../../src/store/keys.js';
+import { META_KEYS } from '../../src/store/meta-keys.js';
+import type { CommitPlan, RoomEvents } from '../../src/store/sync-store.js';
 import type { PipelineStore } from './pipeline-store.js';
 
 /** A put or del on the root database, its key already carrying the sublevel prefix. */
@@ -48,7 +49,7 @@ export class CeilingStore implements PipelineStore {
     this.#form = form;
   }
 
-  readonly guard = { has: (keys: readonly string[]): Promise<boolean[]> => Promise.resolve(keys.map(() => false)) };
+  readonly guard = { has: (rooms: readonly RoomEvents[]): Promise<boolean[][]> => Promise.resolve(rooms.map((r) => r.eventIds.map(() => false))) };
 
   readonly rooms = { infos: (roomIds: readonly RoomId[]): Promise<(RoomInfo | undefined)[]> => Promise.resolve(roomIds.map(() => undefined)) };
 
@@ -71,15 +72,22 @@ export class CeilingStore implements PipelineStore {
     this.batches++;
   }
 
-  /** Store.#translate, key for key. */
+  /** fillCommit (src/store/commit.ts), key for key. */
   #translate(plan: CommitPlan): RawOp[] {
     const ops: RawOp[] = [];
     const now = String(plan.now);
-    for (const key of plan.marks) ops.push({ type: 'put', key: GUARD + key, value: now });
-    if (plan.marks.length > 0) {
-      this.#guardCount += plan.marks.length;
-      ops.push({ type: 'put', key: GUARD_BY_TIME + timeKey(plan.now, this.#seq++), value: plan.marks.join('\n') });
-      ops.push({ type: 'put', key: META + 'guard-count', value: String(this.#guardCount) });
+    const listed: string[] = [];
+    for (const { roomId, eventIds } of plan.marks) {
+      for (const eventId of eventIds) {
+        const key = guardKey(roomId, eventId);
+        ops.push({ type: 'put', key: GUARD + key, value: now });
+        listed.push(key);
+      }
+    }
+    if (listed.length > 0) {
+      this.#guardCount += listed.length;
+      ops.push({ type: 'put', key: GUARD_BY_TIME + timeKey(plan.now, this.#seq++), value: listed.join('\n') });
+      ops.push({ type: 'put', key: META + META_KEYS.guardCount, value: String(this.#guardCount) });
     }
     const added = new Map<string, Set<string>>();
     for (const op of plan.ops) {
@@ -109,7 +117,8 @@ export class CeilingStore implements PipelineStore {
         }
       }
     }
-    if (plan.syncToken !== undefined) ops.push({ type: 'put', key: META + 'sync-token', value: plan.syncToken });
+    for (const write of plan.meta ?? []) ops.push({ type: 'put', key: META + write.key, value: write.value() });
+    if (plan.syncToken !== undefined) ops.push({ type: 'put', key: META + META_KEYS.syncToken, value: plan.syncToken });
     return ops;
   }
 }

@@ -1,20 +1,26 @@
 import type { RoomId } from '../../src/state/ids.js';
 import type { RoomInfo } from '../../src/state/room-info.js';
-import type { CommitPlan } from '../../src/store/store.js';
+import { guardKey } from '../../src/store/keys.js';
+import { META_KEYS } from '../../src/store/meta-keys.js';
+import type { CommitPlan, RoomEvents } from '../../src/store/sync-store.js';
 import type { PipelineStore } from './pipeline-store.js';
 
 /**
  * The same semantics as the LevelDB store in plain Maps and Sets: the "no disk at all" ceiling.
- * A purge sees members added earlier in the same commit, as Store's does.
+ * A purge sees members added earlier in the same commit, as Store's does; test/store/suite.ts
+ * holds both to the same behaviour.
  */
 export class MemoryStore implements PipelineStore {
   readonly marks = new Set<string>();
   readonly roomUsers = new Map<string, Map<string, string>>();
   readonly userRooms = new Map<string, Set<string>>();
   readonly infosById = new Map<string, RoomInfo>();
+  /** The meta entries commits wrote, the sync token among them. */
+  readonly meta = new Map<string, string>();
 
   readonly guard = {
-    has: (keys: readonly string[]): Promise<boolean[]> => Promise.resolve(keys.map((k) => this.marks.has(k))),
+    has: (rooms: readonly RoomEvents[]): Promise<boolean[][]> =>
+      Promise.resolve(rooms.map((r) => r.eventIds.map((e) => this.marks.has(guardKey(r.roomId, e))))),
   };
 
   readonly rooms = {
@@ -22,7 +28,14 @@ export class MemoryStore implements PipelineStore {
   };
 
   commit(plan: CommitPlan): Promise<void> {
-    for (const key of plan.marks) this.marks.add(key);
+    // Read first: a value that throws must leave the commit unwritten, as a batch would.
+    let meta: [string, string][];
+    try {
+      meta = (plan.meta ?? []).map((w) => [w.key, w.value()]);
+    } catch (err) {
+      return Promise.reject(err instanceof Error ? err : new Error(String(err)));
+    }
+    for (const { roomId, eventIds } of plan.marks) for (const eventId of eventIds) this.marks.add(guardKey(roomId, eventId));
     for (const op of plan.ops) {
       switch (op.op) {
         case 'put-member': {
@@ -48,6 +61,8 @@ export class MemoryStore implements PipelineStore {
           break;
       }
     }
+    for (const [key, value] of meta) this.meta.set(key, value);
+    if (plan.syncToken !== undefined) this.meta.set(META_KEYS.syncToken, plan.syncToken);
     return Promise.resolve();
   }
 

@@ -1,8 +1,9 @@
 import { createRequire } from 'node:module';
 import type { RoomId } from '../../src/state/ids.js';
 import { encodeMember, type RoomInfo } from '../../src/state/room-info.js';
-import { roomUserKey, userRoomKey } from '../../src/store/keys.js';
-import type { CommitPlan } from '../../src/store/store.js';
+import { guardKey, roomUserKey, userRoomKey } from '../../src/store/keys.js';
+import { META_KEYS } from '../../src/store/meta-keys.js';
+import type { CommitPlan, RoomEvents } from '../../src/store/sync-store.js';
 import type { PipelineStore } from './pipeline-store.js';
 
 /** matrix-bot-sdk's key-value storage API (`IStorageProvider.readValue/storeValue`). */
@@ -54,7 +55,8 @@ export class SimpleFsStore implements PipelineStore {
   }
 
   readonly guard = {
-    has: (keys: readonly string[]): Promise<boolean[]> => Promise.resolve(keys.map((k) => this.#kv.readValue(`guard:${k}`) != null)),
+    has: (rooms: readonly RoomEvents[]): Promise<boolean[][]> =>
+      Promise.resolve(rooms.map((r) => r.eventIds.map((e) => this.#kv.readValue(`guard:${guardKey(r.roomId, e)}`) != null))),
   };
 
   readonly rooms = {
@@ -69,7 +71,7 @@ export class SimpleFsStore implements PipelineStore {
 
   commit(plan: CommitPlan): Promise<void> {
     const now = String(plan.now);
-    for (const key of plan.marks) this.#store(`guard:${key}`, now);
+    for (const { roomId, eventIds } of plan.marks) for (const eventId of eventIds) this.#store(`guard:${guardKey(roomId, eventId)}`, now);
     for (const op of plan.ops) {
       switch (op.op) {
         case 'put-member':
@@ -93,7 +95,8 @@ export class SimpleFsStore implements PipelineStore {
         }
       }
     }
-    if (plan.syncToken !== undefined) this.#store('sync-token', plan.syncToken);
+    for (const write of plan.meta ?? []) this.#store(write.key, write.value());
+    if (plan.syncToken !== undefined) this.#store(META_KEYS.syncToken, plan.syncToken);
     return Promise.resolve();
   }
 

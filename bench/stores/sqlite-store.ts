@@ -1,8 +1,8 @@
 import Database from 'better-sqlite3';
 import type { RoomId } from '../../src/state/ids.js';
 import type { RoomInfo } from '../../src/state/room-info.js';
-import { SEP } from '../../src/store/keys.js';
-import type { CommitPlan } from '../../src/store/store.js';
+import { META_KEYS } from '../../src/store/meta-keys.js';
+import type { CommitPlan, RoomEvents } from '../../src/store/sync-store.js';
 import type { PipelineStore } from './pipeline-store.js';
 
 /**
@@ -39,10 +39,7 @@ export class SqliteStore implements PipelineStore {
     const delInfo = db.prepare('DELETE FROM rooms WHERE room_id = ?');
     const putMeta = db.prepare('INSERT OR REPLACE INTO meta (key, value) VALUES (?, ?)');
     this.#commit = db.transaction((plan: CommitPlan) => {
-      for (const key of plan.marks) {
-        const i = key.indexOf(SEP);
-        mark.run(key.slice(0, i), key.slice(i + 1), plan.now);
-      }
+      for (const { roomId, eventIds } of plan.marks) for (const eventId of eventIds) mark.run(roomId, eventId, plan.now);
       for (const op of plan.ops) {
         switch (op.op) {
           case 'put-member':
@@ -58,18 +55,14 @@ export class SqliteStore implements PipelineStore {
             break;
         }
       }
-      if (plan.syncToken !== undefined) putMeta.run('sync-token', plan.syncToken);
+      for (const write of plan.meta ?? []) putMeta.run(write.key, write.value());
+      if (plan.syncToken !== undefined) putMeta.run(META_KEYS.syncToken, plan.syncToken);
     });
   }
 
   readonly guard = {
-    has: (keys: readonly string[]): Promise<boolean[]> =>
-      Promise.resolve(
-        keys.map((key) => {
-          const i = key.indexOf(SEP);
-          return this.#hasGuard.get(key.slice(0, i), key.slice(i + 1)) !== undefined;
-        }),
-      ),
+    has: (rooms: readonly RoomEvents[]): Promise<boolean[][]> =>
+      Promise.resolve(rooms.map((r) => r.eventIds.map((e) => this.#hasGuard.get(r.roomId, e) !== undefined))),
   };
 
   readonly rooms = {

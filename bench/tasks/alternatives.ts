@@ -3,7 +3,6 @@ import { join } from 'node:path';
 import { Pipeline } from '../../src/sync/pipeline.js';
 import { dirBytes, drive, peakRssMb, perSecond, silentLogger, type Throughput } from '../measure.js';
 import { paths, type Plan } from '../plan.js';
-import { asStore } from '../stores/pipeline-store.js';
 import { SimpleFsStore } from '../stores/simplefs-store.js';
 import { SqliteStore } from '../stores/sqlite-store.js';
 import { initialStream } from '../workload.js';
@@ -25,7 +24,7 @@ export async function sqlite(_plan: Plan, base: string, hubs: readonly string[])
   const dir = p.sqliteData;
   await mkdir(dir, { recursive: true });
   const store = new SqliteStore(join(dir, 'roomkeeper.sqlite'));
-  const pipeline = new Pipeline(asStore(store), { botUserId, log: silentLogger() });
+  const pipeline = new Pipeline(store, { botUserId, log: silentLogger() });
   const run = await drive(pipeline, readWorkload(p.bigStream));
   const rerun = await drive(pipeline, readWorkload(p.bigStream));
   const memberships = store.membershipCount();
@@ -58,7 +57,7 @@ export async function simpleFs(plan: Plan, base: string): Promise<SimpleFsPoint[
   for (const { at, window } of plan.simplefs) {
     const folder = join(dir, `simplefs-${at}`);
     const store = new SimpleFsStore(join(folder, 'storage.json'));
-    const pipeline = new Pipeline(asStore(store), { botUserId, log: silentLogger() });
+    const pipeline = new Pipeline(store, { botUserId, log: silentLogger() });
     const stream = initialStream(spec);
     let done = 0;
     store.defer(true);

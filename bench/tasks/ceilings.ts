@@ -6,7 +6,6 @@ import { collectGarbage, dirBytes, drive, peakRssMb, silentLogger, type Throughp
 import { paths, type Plan } from '../plan.js';
 import { CeilingStore } from '../stores/ceiling-store.js';
 import { MemoryStore } from '../stores/memory-store.js';
-import { asStore } from '../stores/pipeline-store.js';
 import { readWorkload } from '../workload-file.js';
 import { botUserId } from './replay.js';
 
@@ -34,7 +33,7 @@ export async function leveldbCeiling(_plan: Plan, base: string): Promise<Ceiling
     const db = new ClassicLevel<string, string>(location, { writeBufferSize: 16 * 1024 * 1024 });
     await db.open();
     const store = new CeilingStore(db, form);
-    const t = await drive(new Pipeline(asStore(store), { botUserId, log: silentLogger() }), readWorkload(p.bigStream));
+    const t = await drive(new Pipeline(store, { botUserId, log: silentLogger() }), readWorkload(p.bigStream));
     await db.close();
     const diskBytes = await dirBytes(location);
     await rm(location, { recursive: true, force: true });
@@ -61,10 +60,10 @@ export async function memoryCeiling(_plan: Plan, base: string, hubs: readonly st
   const p = paths(base);
   // The small workload first, in a fresh heap: at 1M events the Maps themselves make V8's major
   // GCs the bound, and that is worth seeing separately.
-  const small = await drive(new Pipeline(asStore(new MemoryStore()), { botUserId, log: silentLogger() }), readWorkload(p.smallStream));
+  const small = await drive(new Pipeline(new MemoryStore(), { botUserId, log: silentLogger() }), readWorkload(p.smallStream));
   collectGarbage();
   const store = new MemoryStore();
-  const pipeline = new Pipeline(asStore(store), { botUserId, log: silentLogger() });
+  const pipeline = new Pipeline(store, { botUserId, log: silentLogger() });
   const run = await drive(pipeline, readWorkload(p.bigStream));
   collectGarbage();
   const rerun = await drive(pipeline, readWorkload(p.bigStream));

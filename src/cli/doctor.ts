@@ -1,12 +1,11 @@
-import { randomBytes } from 'node:crypto';
-import { mkdir, rm, writeFile } from 'node:fs/promises';
-import { join } from 'node:path';
-import { loadConfig, type Config } from '../config.js';
+import { configFileOf, tryLoadConfig, type Config } from '../config/index.js';
 import { isRoomkeeperError } from '../errors.js';
 import { probeVersions, probeWhoAmI } from '../matrix/probe.js';
 import { cryptoAvailability } from '../matrix/sdk.js';
 import { SCHEMA_VERSION, Store } from '../store/store.js';
+import { examineDataDir } from './data-dir.js';
 
+/** One finding of `doctor`: a `fail` is something the operator must fix (exit code 2). */
 export interface Check {
   name: string;
   status: 'ok' | 'warn' | 'fail' | 'skip';
@@ -14,74 +13,106 @@ export interface Check {
   hint?: string;
 }
 
+// The ports fetch refuses to connect to (WHATWG Fetch, "bad port"). Node's fetch fails on them
+// with "bad port" before any connection, so doctor could not probe such a homeserver; and
+// browsers, Element included, refuse them too.
+const FETCH_BAD_PORTS: ReadonlySet<number> = new Set([
+  1, 7, 9, 11, 13, 15, 17, 19, 20, 21, 22, 23, 25, 37, 42, 43, 53, 69, 77, 79, 87, 95, 101, 102, 103, 104, 109, 110, 111,
+  113, 115, 117, 119, 123, 135, 137, 139, 143, 161, 179, 389, 427, 465, 512, 513, 514, 515, 526, 530, 531, 532, 540, 548,
+  554, 556, 563, 587, 601, 636, 989, 990, 993, 995, 1719, 1720, 1723, 2049, 3659, 4045, 4190, 5060, 5061, 6000, 6566, 6665,
+  6666, 6667, 6668, 6669, 6679, 6697, 10080,
+]);
+
+function badPortCheck(homeserverUrl: string): Check | undefined {
+  const url = new URL(homeserverUrl);
+  if (url.port === '' || !FETCH_BAD_PORTS.has(Number(url.port))) return undefined;
+  return {
+    name: 'config',
+    status: 'fail',
+    detail: `homeserverUrl: port ${url.port} is one that fetch and browsers refuse to connect to`,
+    hint: 'serve the client API on another port (443 or 8008, for example)',
+  };
+}
+
+/** The data dir and its database, looked at without creating either. */
 async function checkDataDir(dataDir: string): Promise<Check[]> {
-  const probe = join(dataDir, `.doctor-${randomBytes(4).toString('hex')}`);
-  try {
-    await mkdir(dataDir, { recursive: true });
-    await writeFile(probe, '');
-    await rm(probe);
-  } catch (err) {
-    return [{ name: 'data dir', status: 'fail', detail: `${dataDir} is not writable: ${(err as NodeJS.ErrnoException).code ?? String(err)}`, hint: 'create it and give the bot user write access' }];
+  const state = await examineDataDir(dataDir, 'create');
+  if (!state.ok) return [{ name: 'data dir', status: 'fail', detail: state.problem, hint: state.hint }];
+  if (!state.exists) {
+    return [
+      { name: 'data dir', status: 'ok', detail: `${dataDir} does not exist yet; roomkeeper run creates it (its parent is writable)` },
+      { name: 'database', status: 'skip', detail: 'none yet; roomkeeper run creates it' },
+    ];
   }
+  const writable: Check = { name: 'data dir', status: 'ok', detail: `${dataDir} is writable` };
+  if (!state.hasDatabase) return [writable, { name: 'database', status: 'skip', detail: 'none yet; roomkeeper run creates it' }];
   try {
     const store = await Store.open(dataDir);
     const rooms = (await store.rooms.allRooms()).length;
     await store.close();
-    return [
-      { name: 'data dir', status: 'ok', detail: `${dataDir} is writable` },
-      { name: 'database', status: 'ok', detail: `schema ${SCHEMA_VERSION}, ${rooms} rooms tracked, not in use` },
-    ];
+    return [writable, { name: 'database', status: 'ok', detail: `schema ${SCHEMA_VERSION}, ${rooms} rooms tracked, not in use` }];
   } catch (err) {
     if (isRoomkeeperError(err, 'STORE_LOCKED')) {
-      return [{ name: 'database', status: 'fail', detail: err.message, hint: 'the daemon is running (stop it first) or another process holds the data dir' }];
+      return [writable, { name: 'database', status: 'fail', detail: err.message, hint: 'the daemon is running (stop it first) or another process holds the data dir' }];
     }
-    if (isRoomkeeperError(err)) return [{ name: 'database', status: 'fail', detail: err.message, hint: 'see the README, "Troubleshooting"' }];
+    if (isRoomkeeperError(err)) return [writable, { name: 'database', status: 'fail', detail: err.message, hint: 'see the README, "Troubleshooting"' }];
     throw err;
   }
 }
 
 /**
  * `roomkeeper doctor`: checks the config, the homeserver, the token, the data dir and the crypto
- * binding, one line each with a hint for what failed. Exit code 1 when a check failed.
+ * binding, one finding per line with a hint for what failed. It creates nothing.
  */
 export async function doctor(configFile: string | undefined, env: NodeJS.ProcessEnv): Promise<Check[]> {
-  const checks: Check[] = [];
-  let config: Config;
-  try {
-    config = loadConfig({ file: configFile, env });
-    checks.push({ name: 'config', status: 'ok', detail: configFile ?? 'from the environment' });
-  } catch (err) {
-    if (!isRoomkeeperError(err)) throw err;
-    checks.push({ name: 'config', status: 'fail', detail: err.message.replace(/\n\s*/g, '; '), hint: 'see config.example.yaml' });
-    return checks;
+  const loaded = tryLoadConfig({ file: configFile, env });
+  if (!loaded.ok) {
+    return loaded.problems.map((problem) => ({ name: 'config', status: 'fail', detail: problem, hint: 'see config.example.yaml' }));
   }
+  const config: Config = loaded.config;
+  const file = configFileOf({ file: configFile, env });
+  const checks: Check[] = [{ name: 'config', status: 'ok', detail: file === undefined ? 'from the environment' : `from file ${file}` }];
 
-  const versions = await probeVersions(config.homeserverUrl);
-  checks.push(versions.ok ? { name: 'homeserver', status: 'ok', detail: versions.detail } : { name: 'homeserver', status: 'fail', detail: versions.detail, hint: versions.hint });
-
-  if (config.auth.method === 'accessToken') {
-    if (versions.ok) {
-      const who = await probeWhoAmI(config.homeserverUrl, config.auth.accessToken);
-      checks.push(who.ok ? { name: 'token', status: 'ok', detail: who.detail } : { name: 'token', status: 'fail', detail: who.detail, hint: who.hint });
-    } else {
-      checks.push({ name: 'token', status: 'skip', detail: 'homeserver unreachable' });
-    }
+  const badPort = badPortCheck(config.homeserverUrl);
+  if (badPort !== undefined) {
+    checks.push(badPort, { name: 'homeserver', status: 'skip', detail: 'not probed: fix homeserverUrl first' }, { name: 'token', status: 'skip', detail: 'homeserver not probed' });
   } else {
-    checks.push({ name: 'token', status: 'skip', detail: `password login as ${config.auth.userId} happens at start-up` });
+    const versions = await probeVersions(config.homeserverUrl);
+    checks.push(versions.ok ? { name: 'homeserver', status: 'ok', detail: versions.detail } : { name: 'homeserver', status: 'fail', detail: versions.detail, hint: versions.hint });
+    checks.push(await checkToken(config, versions.ok));
   }
 
   checks.push(...(await checkDataDir(config.dataDir)));
 
-  const crypto = cryptoAvailability();
-  checks.push(
-    crypto.available
-      ? { name: 'crypto', status: 'ok', detail: `native crypto binding loaded; encryption ${config.encryption.enabled ? 'enabled' : 'disabled in config'}` }
-      : { name: 'crypto', status: 'warn', detail: 'native crypto binding missing: encrypted DMs cannot be read', hint: 'optional; see README, "Encrypted DMs"' },
-  );
+  checks.push(checkCrypto(config));
   return checks;
 }
 
-/** One line per check: `ok    name       detail (hint)`. */
+async function checkToken(config: Config, homeserverAnswers: boolean): Promise<Check> {
+  if (config.auth.method !== 'accessToken') {
+    return { name: 'token', status: 'skip', detail: `password login as ${config.auth.userId} happens at start-up` };
+  }
+  if (!homeserverAnswers) return { name: 'token', status: 'skip', detail: 'homeserver unreachable' };
+  const who = await probeWhoAmI(config.homeserverUrl, config.auth.accessToken);
+  return who.ok ? { name: 'token', status: 'ok', detail: who.detail } : { name: 'token', status: 'fail', detail: who.detail, hint: who.hint };
+}
+
+function checkCrypto(config: Config): Check {
+  const crypto = cryptoAvailability();
+  if (!config.encryption.enabled) {
+    return { name: 'crypto', status: 'skip', detail: `encryption disabled in config; native crypto binding ${crypto.available ? 'loaded' : 'not needed'}` };
+  }
+  return crypto.available
+    ? { name: 'crypto', status: 'ok', detail: 'native crypto binding loaded; encryption enabled' }
+    : {
+        name: 'crypto',
+        status: 'warn',
+        detail: 'encryption is enabled but the native crypto binding is missing: encrypted DMs cannot be read',
+        hint: 'see README, "Troubleshooting"',
+      };
+}
+
+/** One line per check: `OK    name        detail — hint`. */
 export function formatChecks(checks: readonly Check[]): string {
   return checks
     .map((c) => `${c.status.toUpperCase().padEnd(5)} ${c.name.padEnd(11)} ${c.detail}${c.hint === undefined ? '' : ` — ${c.hint}`}`)

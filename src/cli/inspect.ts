@@ -1,3 +1,4 @@
+import { RoomkeeperError } from '../errors.js';
 import type { RoomId, UserId } from '../state/ids.js';
 import type { Store } from '../store/store.js';
 
@@ -35,10 +36,44 @@ export async function inspectAll(store: Store): Promise<InspectDocument> {
   return { rooms, users: await store.rooms.allUsers() };
 }
 
-/** Readable text about one room. */
+/** The JSON document of `roomkeeper inspect room ROOM_ID --json`. */
+export interface RoomDocument {
+  roomId: RoomId;
+  name: string | null;
+  canonicalAlias: string | null;
+  topic: string | null;
+  encrypted: boolean;
+  /** ISO 8601, or null when the join was not seen. */
+  joinedAt: string | null;
+  updatedAt: string;
+  members: { userId: UserId; displayName: string | null }[];
+}
+
+function notTracked(roomId: RoomId): RoomkeeperError {
+  return new RoomkeeperError('INPUT_NOT_FOUND', `${roomId} is not tracked: the bot is not in this room, or has not seen it`);
+}
+
+/** One room as a JSON document; INPUT_NOT_FOUND when the room is not tracked. */
+export async function inspectRoom(store: Store, roomId: RoomId): Promise<RoomDocument> {
+  const info = await store.rooms.info(roomId);
+  if (info === undefined) throw notTracked(roomId);
+  const members = await store.rooms.membersOf(roomId);
+  return {
+    roomId,
+    name: info.name ?? null,
+    canonicalAlias: info.canonicalAlias ?? null,
+    topic: info.topic ?? null,
+    encrypted: info.encrypted,
+    joinedAt: info.joinedAt === undefined ? null : new Date(info.joinedAt).toISOString(),
+    updatedAt: new Date(info.updatedAt).toISOString(),
+    members: members.map((m) => ({ userId: m.userId, displayName: m.displayName ?? null })),
+  };
+}
+
+/** Readable text about one room; INPUT_NOT_FOUND when the room is not tracked. */
 export async function describeRoom(store: Store, roomId: RoomId): Promise<string> {
   const info = await store.rooms.info(roomId);
-  if (info === undefined) return `${roomId}: not tracked (the bot is not in this room, or has not seen it)\n`;
+  if (info === undefined) throw notTracked(roomId);
   const members = await store.rooms.membersOf(roomId);
   const lines = [
     `room        ${roomId}`,
@@ -52,6 +87,13 @@ export async function describeRoom(store: Store, roomId: RoomId): Promise<string
     ...members.map((m) => `  ${m.userId}${m.displayName === undefined ? '' : ` (${m.displayName})`}`),
   ];
   return lines.join('\n') + '\n';
+}
+
+/** The JSON document of `roomkeeper inspect user USER_ID --json`: the user's tracked rooms, sorted by id. */
+export async function inspectUser(store: Store, userId: UserId): Promise<{ userId: UserId; rooms: { roomId: RoomId; name: string | null }[] }> {
+  const rooms = await store.rooms.roomsOf(userId);
+  const infos = await store.rooms.infos(rooms);
+  return { userId, rooms: rooms.map((roomId, i) => ({ roomId, name: infos[i]?.name ?? null })) };
 }
 
 /** Readable text about one user. */

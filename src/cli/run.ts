@@ -1,4 +1,4 @@
-import { loadConfig } from '../config.js';
+import { loadConfig } from '../config/index.js';
 import { startDaemon } from '../daemon/daemon.js';
 import { isRoomkeeperError } from '../errors.js';
 import { createLogger, type Logger } from '../log.js';

@@ -1,7 +1,7 @@
 import { handleInvite } from '../matrix/invites.js';
 import { createRegistry, builtinCommands } from '../commands/registry.js';
 import { RateLimiter } from '../commands/rate-limit.js';
-import { redactConfig, type Config } from '../config.js';
+import { redactConfig, type Config } from '../config/index.js';
 import { RoomkeeperError } from '../errors.js';
 import { assessHealth, DEFAULT_MAX_SYNC_AGE_MS } from '../http/health.js';
 import { Metrics } from '../http/metrics.js';
@@ -15,7 +15,6 @@ import { routeSdkLogs } from '../matrix/sdk-log.js';
 import { MetaStorageProvider } from '../matrix/storage.js';
 import { parseUserId, type RoomId, type UserId } from '../state/ids.js';
 import { eventType } from '../state/events.js';
-import { invitesIn } from '../state/sync-body.js';
 import { Store } from '../store/store.js';
 import { Pipeline } from '../sync/pipeline.js';
 import { reconcile, type ReconcileReport, type RoomSource } from '../sync/reconcile.js';
@@ -239,16 +238,15 @@ export async function startDaemon(options: DaemonOptions): Promise<Daemon> {
     client.setSyncSink(async (body) => {
       client.syncingTimeout = longPollMs;
       metrics.observeSync((now() - lastSinkEnd) / 1000);
-      // On disk before the commit that moves the token past them (see PendingInvites).
-      await pending.add(invitesIn(body, botUserId));
       const started = performance.now();
-      const result = await exclusive(() => pipeline.process(body));
+      // On disk in the commit that moves the token past them (see PendingInvites).
+      const result = await exclusive(() => pipeline.process(body, { metaWithToken: (invites) => pending.record(invites) }));
       for (const roomId of result.snapshots) joining.delete(roomId);
       metrics.observeCommit((performance.now() - started) / 1000);
       for (const f of result.fresh) metrics.countEvents('applied', eventType(f.event));
       metrics.countEvents('duplicate', undefined, result.duplicates);
       metrics.countEvents('invalid', undefined, result.invalid);
-      await effects.after(result, body, !synced);
+      await effects.after(result, !synced);
       synced = true;
       // After the first sync rather than before it: a snapshot from /state taken before would be
       // followed by that sync's older events, which the guard has not seen (only the current
@@ -267,7 +265,7 @@ export async function startDaemon(options: DaemonOptions): Promise<Daemon> {
     // Invites a previous run did not get to answer, handed to effects as a response of their own
     // (initial: nothing in it is a command).
     if (unanswered.length > 0) {
-      await effects.after({ applied: 0, duplicates: 0, invalid: 0, fresh: [], invites: unanswered, snapshots: [], gappy: [], stateResets: 0 }, {}, true);
+      await effects.after({ applied: 0, duplicates: 0, invalid: 0, fresh: [], invites: unanswered, snapshots: [], gappy: [], stateResets: 0 }, true);
     }
 
     await client.start();

@@ -2,6 +2,7 @@ import type { DirectRoomSource } from '../commands/dispatch.js';
 import type { RoomFacts } from '../commands/dm-policy.js';
 import type { Logger } from '../log.js';
 import type { RoomId, UserId } from '../state/ids.js';
+import { META_PREFIXES } from '../store/meta-keys.js';
 import type { KeyValue, Store } from '../store/store.js';
 
 /** The bot's global account data, as far as DMs need it. */
@@ -12,7 +13,7 @@ export interface AccountData {
 
 type DirectMap = Record<string, string[]>;
 
-const NOTICE_PREFIX = 'dm-notice:';
+const NOTICE_PREFIX = META_PREFIXES.dmNotice;
 
 function roomsIn(map: unknown): Set<string> {
   const rooms = new Set<string>();

@@ -45,8 +45,8 @@ export class Effects {
    * Runs the effects of one committed response. `initial` is set for the first sync of a fresh
    * data dir, whose timelines are history: nothing in them is answered.
    */
-  async after(result: ProcessResult, body: unknown, initial: boolean): Promise<void> {
-    this.#takeAccountData(body);
+  async after(result: ProcessResult, initial: boolean): Promise<void> {
+    if (result.direct !== undefined) this.#deps.direct.update(result.direct);
     for (const invite of result.invites) this.#invite(invite);
     if (this.#deps.onGappy !== undefined) for (const roomId of result.gappy) this.#spawn(this.#deps.onGappy(roomId));
     if (initial) return;
@@ -111,14 +111,6 @@ export class Effects {
       }
     };
     this.#spawn(run());
-  }
-
-  #takeAccountData(body: unknown): void {
-    const events = (body as { account_data?: { events?: unknown } } | null)?.account_data?.events;
-    if (!Array.isArray(events)) return;
-    for (const e of events as { type?: unknown; content?: unknown }[]) {
-      if (e?.type === 'm.direct') this.#deps.direct.update(e.content);
-    }
   }
 
   #spawn(work: Promise<unknown>): void {

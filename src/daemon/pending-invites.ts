@@ -1,17 +1,18 @@
 import { z } from 'zod';
 import type { Logger } from '../log.js';
 import { roomIdSchema, userIdSchema } from '../state/ids.js';
-import type { KeyValue } from '../store/store.js';
+import { META_KEYS } from '../store/meta-keys.js';
+import type { KeyValue, MetaWrite } from '../store/store.js';
 import type { Invite } from '../state/sync-body.js';
 
-const KEY = 'pending-invites';
+const KEY = META_KEYS.pendingInvites;
 
 const storedSchema = z.array(z.object({ roomId: roomIdSchema, inviter: userIdSchema.optional(), isDirect: z.boolean() }));
 
 /**
  * Invites received but not answered yet, kept in the store. The sync token that follows an invite
- * is committed before the bot answers it, and the server sends an invite only once: an invite
- * must be on disk before that commit, or a crash or shutdown before the join would lose it.
+ * is committed before the bot answers it, and the server sends an invite only once: the list goes
+ * into the very batch that commits that token, or a crash or shutdown before the join would lose it.
  */
 export class PendingInvites {
   readonly #meta: KeyValue;
@@ -48,14 +49,17 @@ export class PendingInvites {
     return parsed.data;
   }
 
-  /** Records invites; resolves once they are on disk. */
-  async add(invites: readonly Invite[]): Promise<void> {
-    if (invites.length === 0) return;
+  /**
+   * Records invites of a response; returns the write of the list to commit with its sync token
+   * (the value is read at commit time, so an answer that came meanwhile is not undone).
+   */
+  record(invites: readonly Invite[]): MetaWrite[] {
+    if (invites.length === 0) return [];
     for (const invite of invites) {
       this.#invites.set(invite.roomId, invite);
       this.#generations.set(invite.roomId, this.generation(invite.roomId) + 1);
     }
-    await this.#write();
+    return [{ key: KEY, value: () => this.#serialized() }];
   }
 
   /** How many times an invite of the room was added in this run. */
@@ -74,8 +78,12 @@ export class PendingInvites {
     await this.#write();
   }
 
+  #serialized(): string {
+    return JSON.stringify([...this.#invites.values()]);
+  }
+
   #write(): Promise<void> {
-    const run = this.#writing.then(() => this.#meta.put(KEY, JSON.stringify([...this.#invites.values()])));
+    const run = this.#writing.then(() => this.#meta.put(KEY, this.#serialized()));
     this.#writing = run.catch(() => undefined);
     return run;
   }

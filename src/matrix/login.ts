@@ -1,6 +1,7 @@
 import { z } from 'zod';
 import { RoomkeeperError } from '../errors.js';
 import type { Logger } from '../log.js';
+import { META_KEYS } from '../store/meta-keys.js';
 import { errcodeOf } from './homeserver-error.js';
 import { classify, DEFAULT_RETRY_POLICY, retryDelay, sleep, toHomeserverError, type RetryPolicy } from './retry.js';
 import { MatrixAuth } from './sdk.js';
@@ -12,7 +13,7 @@ export interface DeviceLogin {
   deviceId: string;
 }
 
-export const DEVICE_LOGIN_KEY = 'device-login';
+export const DEVICE_LOGIN_KEY = META_KEYS.deviceLogin;
 
 const deviceLoginSchema = z.strictObject({ accessToken: z.string().min(1), deviceId: z.string().min(1) });
 

@@ -1,5 +1,6 @@
 import type { IFilterInfo, IStorageProvider } from 'matrix-bot-sdk';
 import type { Logger } from '../log.js';
+import { META_KEYS, META_PREFIXES } from '../store/meta-keys.js';
 
 /** The string key-value view of the store's `meta` namespace that the storage provider writes to. */
 export interface KeyValue {
@@ -11,12 +12,6 @@ export interface KeyValue {
 export interface SyncTokenSource {
   getSyncToken(): Promise<string | null>;
 }
-
-/** The key the pipeline commits `next_batch` under, in the same batch as the events it covers. */
-export const SYNC_TOKEN_KEY = 'sync-token';
-export const FILTER_KEY = 'filter';
-/** matrix-bot-sdk's own key-value entries are prefixed so they cannot collide with ours. */
-export const SDK_VALUE_PREFIX = 'sdk-kv:';
 
 function isFilterInfo(value: unknown): value is IFilterInfo {
   if (typeof value !== 'object' || value === null) return false;
@@ -47,33 +42,33 @@ export class MetaStorageProvider implements IStorageProvider, SyncTokenSource {
 
   /** The token the pipeline committed last, or null before the first commit. */
   async getSyncToken(): Promise<string | null> {
-    return (await this.#kv.get(SYNC_TOKEN_KEY)) ?? null;
+    return (await this.#kv.get(META_KEYS.syncToken)) ?? null;
   }
 
   async setFilter(filter: IFilterInfo): Promise<void> {
-    await this.#kv.put(FILTER_KEY, JSON.stringify(filter));
+    await this.#kv.put(META_KEYS.filter, JSON.stringify(filter));
   }
 
   // The SDK's type says IFilterInfo, its code (MatrixClient.start) checks for a falsy value.
   async getFilter(): Promise<IFilterInfo> {
-    const raw = await this.#kv.get(FILTER_KEY);
+    const raw = await this.#kv.get(META_KEYS.filter);
     if (raw === undefined) return null as unknown as IFilterInfo;
     try {
       const parsed: unknown = JSON.parse(raw);
       if (isFilterInfo(parsed)) return parsed;
-      this.#log.warn({ key: FILTER_KEY }, 'stored sync filter is malformed; a new one will be created');
+      this.#log.warn({ key: META_KEYS.filter }, 'stored sync filter is malformed; a new one will be created');
     } catch (err) {
       // Continuing on purpose: without a stored filter, start() uploads a new one.
-      this.#log.warn({ err, key: FILTER_KEY }, 'stored sync filter is not JSON; a new one will be created');
+      this.#log.warn({ err, key: META_KEYS.filter }, 'stored sync filter is not JSON; a new one will be created');
     }
     return null as unknown as IFilterInfo;
   }
 
   async storeValue(key: string, value: string): Promise<void> {
-    await this.#kv.put(SDK_VALUE_PREFIX + key, value);
+    await this.#kv.put(META_PREFIXES.sdkValue + key, value);
   }
 
   async readValue(key: string): Promise<string | null | undefined> {
-    return this.#kv.get(SDK_VALUE_PREFIX + key);
+    return this.#kv.get(META_PREFIXES.sdkValue + key);
   }
 }

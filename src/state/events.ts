@@ -2,6 +2,7 @@ import { z } from 'zod';
 import { eventIdSchema, userIdSchema, type EventId, type UserId } from './ids.js';
 import { decodePowerLevels, type PowerLevels } from './power-levels.js';
 import { versionRules } from './room-version.js';
+import { isJsonObject } from './json.js';
 
 /**
  * Untrusted event JSON from /sync, decoded into the few shapes roomkeeper acts on.
@@ -117,14 +118,10 @@ export function decodeEvent(raw: unknown, requireState: boolean): DecodeResult {
 // schemas accept: plain JSON objects and values well inside every rule. For those it returns
 // exactly what decodeWithSchema would; anything else, valid or not, it leaves to the schemas,
 // which stay the definition of what is valid and the source of every error message. Its checks
-// mirror baseSchema, memberContent, the content schemas above and ids.ts; change them together.
+// mirror baseSchema, memberContent, the content schemas above and ids.ts; change them together
+// (test/state/events-agree.property.test.ts holds the two to the same answers).
 
 const MEMBERSHIP_SET: ReadonlySet<string> = new Set(MEMBERSHIPS);
-
-/** A plain object as JSON.parse makes it: narrower than what z.object accepts. */
-function isJsonObject(v: unknown): v is Record<string, unknown> {
-  return typeof v === 'object' && v !== null && Object.getPrototypeOf(v) === Object.prototype;
-}
 
 /**
  * Narrower than what z.record accepts too: z.record also looks at an own `constructor` and
@@ -155,7 +152,8 @@ function isOptionalText(v: unknown): v is string | null | undefined {
   return v === undefined || v === null || typeof v === 'string';
 }
 
-function decodeWellFormed(raw: unknown, requireState: boolean): DecodeResult | undefined {
+/** @internal The fast path alone: undefined when it leaves the event to the schemas. Exported for the test that the two agree. */
+export function decodeWellFormed(raw: unknown, requireState: boolean): DecodeResult | undefined {
   if (!isJsonObject(raw)) return undefined;
   const { event_id: eventId, type, sender, state_key: stateKey, content, origin_server_ts: ts, unsigned } = raw;
   if (!isMatrixId(eventId, DOLLAR) || !isUserId(sender)) return undefined;
@@ -231,7 +229,8 @@ function decodeWellFormed(raw: unknown, requireState: boolean): DecodeResult | u
 
 // --- The schemas: the definition, and every error message -------------------------------------
 
-function decodeWithSchema(raw: unknown, requireState: boolean): DecodeResult {
+/** @internal The schemas alone. Exported for the test that the two decoders agree. */
+export function decodeWithSchema(raw: unknown, requireState: boolean): DecodeResult {
   const parsed = baseSchema.safeParse(raw);
   if (!parsed.success) {
     const r = raw as { event_id?: unknown; type?: unknown } | null;

@@ -46,7 +46,11 @@ type StrippedEvent = { type?: unknown; state_key?: unknown; sender?: unknown; co
  * own `m.room.member` invite with the inviter as sender). Rooms with malformed ids are left out.
  */
 export function invitesIn(body: unknown, botUserId: UserId): Invite[] {
-  const byRoom = (body as { rooms?: { invite?: unknown } } | null)?.rooms?.invite;
+  return invitesOf((body as { rooms?: { invite?: unknown } } | null)?.rooms?.invite, botUserId);
+}
+
+/** The bot's invites in a response's `rooms.invite`, already taken out of the body. */
+export function invitesOf(byRoom: unknown, botUserId: UserId): Invite[] {
   if (typeof byRoom !== 'object' || byRoom === null) return [];
   const invites: Invite[] = [];
   for (const [rawRoomId, room] of Object.entries(byRoom as Record<string, unknown>)) {
@@ -60,4 +64,19 @@ export function invitesIn(body: unknown, botUserId: UserId): Invite[] {
     invites.push({ roomId: roomId.data, inviter: inviter.success ? inviter.data : undefined, isDirect: own?.content?.is_direct === true });
   }
   return invites;
+}
+
+/**
+ * The content of the `m.direct` event in a /sync body's global `account_data`, still raw (its
+ * reader validates it), or undefined when the response has none.
+ */
+export function directContentIn(body: unknown): unknown {
+  const events = (body as { account_data?: { events?: unknown } } | null)?.account_data?.events;
+  if (!Array.isArray(events)) return undefined;
+  let content: unknown;
+  for (const e of events as ({ type?: unknown; content?: unknown } | null)[]) {
+    // One event per type in account data; null keeps "present but empty" apart from "absent".
+    if (e?.type === 'm.direct') content = e.content ?? null;
+  }
+  return content;
 }

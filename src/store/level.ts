@@ -16,10 +16,19 @@ export interface Namespaces {
   meta: Sublevel;
 }
 
-/** One batch operation on the root database, aimed at a namespace. */
-export type LevelOp =
-  | { type: 'put'; sublevel: Sublevel; key: string; value: string }
-  | { type: 'del'; sublevel: Sublevel; key: string };
+/** The prefix each namespace adds to its keys on the root database (abstract-level's `!name!`). */
+export type Prefixes = { readonly [K in keyof Namespaces]: string };
+
+/**
+ * The writes of one atomic batch, on the root database. Keys carry their namespace's prefix:
+ * writing through the root with the prefix each sublevel would add (read from the sublevel
+ * itself) lays the bytes on disk exactly as the sublevels do, without abstract-level's
+ * per-operation sublevel resolution, which cost more than LevelDB's own write.
+ */
+export interface RootBatch {
+  put(key: string, value: string): unknown;
+  del(key: string): unknown;
+}
 
 /** Creates the namespaces of DESIGN.md's key layout on the root database. */
 export function namespaces(db: Db): Namespaces {
@@ -30,5 +39,17 @@ export function namespaces(db: Db): Namespaces {
     roomUsers: db.sublevel('room-users'),
     rooms: db.sublevel('rooms'),
     meta: db.sublevel('meta'),
+  };
+}
+
+/** The prefixes of the namespaces, read from the sublevels so they match what those write. */
+export function prefixesOf(ns: Namespaces): Prefixes {
+  return {
+    guard: ns.guard.prefix,
+    guardByTime: ns.guardByTime.prefix,
+    userRooms: ns.userRooms.prefix,
+    roomUsers: ns.roomUsers.prefix,
+    rooms: ns.rooms.prefix,
+    meta: ns.meta.prefix,
   };
 }

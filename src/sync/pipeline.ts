@@ -1,12 +1,12 @@
 import type { z } from 'zod';
 import type { Logger } from '../log.js';
 import { decodeEvent, type TrackedEvent } from '../state/events.js';
-import { roomIdSchema, type RoomId, type UserId } from '../state/ids.js';
+import { isJsonObject } from '../state/json.js';
+import { roomIdSchema, type EventId, type RoomId, type UserId } from '../state/ids.js';
 import { memberReads, planRoom, type RoomEntry, type StoreOp } from '../state/reduce.js';
 import type { MemberState, RoomInfo } from '../state/room-info.js';
-import { syncBodySchema, syncRoomSchema, invitesIn, type Invite } from '../state/sync-body.js';
-import { guardKey } from '../store/keys.js';
-import type { Store } from '../store/store.js';
+import { directContentIn, invitesIn, invitesOf, syncBodySchema, syncRoomSchema, type Invite } from '../state/sync-body.js';
+import type { MetaWrite, RoomEvents, SyncStore } from '../store/sync-store.js';
 
 /** An event processed for the first time, handed to effects after its commit. */
 export interface FreshEvent {
@@ -24,6 +24,8 @@ export interface ProcessResult {
   invalid: number;
   fresh: FreshEvent[];
   invites: Invite[];
+  /** The content of the bot's `m.direct` account data when the response carries it (raw). */
+  direct?: unknown;
   /** Rooms rebuilt from this response because the bot joined them. */
   snapshots: RoomId[];
   /** Rooms whose timeline was `limited` (a gap the state block bridges). */
@@ -58,20 +60,29 @@ export interface PipelineOptions {
   maxBatchKeys?: number;
 }
 
+/** How one response is committed. */
+export interface ProcessOptions {
+  /**
+   * Meta entries to commit in the same batch as the response's sync token, given its invites:
+   * what must be on disk exactly when the token moves past them (the pending-invite list).
+   */
+  metaWithToken?: (invites: readonly Invite[]) => readonly MetaWrite[];
+}
+
 interface PendingRoom {
   roomId: RoomId;
   section: 'join' | 'leave';
   events: TrackedEvent[];
-  keys: string[];
+  /** The ids of `events`, in order: what the guard is asked about. */
+  eventIds: EventId[];
   /** Per event: it came in the timeline. */
   inTimeline: boolean[];
 }
 
-type SyncRoom = z.infer<typeof syncRoomSchema>;
+/** Event ids seen so far in the response, by room: a room may be in `leave` and in `join`. */
+type InResponse = Map<RoomId, Set<EventId>>;
 
-function isJsonObject(v: unknown): v is Record<string, unknown> {
-  return typeof v === 'object' && v !== null && Object.getPrototypeOf(v) === Object.prototype;
-}
+type SyncRoom = z.infer<typeof syncRoomSchema>;
 
 function isEventsBlock(v: unknown, timeline: boolean): boolean {
   if (v === undefined) return true;
@@ -95,13 +106,13 @@ function roomBlocks(raw: unknown): { success: true; data: SyncRoom; error?: unde
  */
 export class Pipeline {
   readonly totals: PipelineTotals = { responses: 0, applied: 0, duplicates: 0, invalid: 0, stateResets: 0 };
-  readonly #store: Store;
+  readonly #store: SyncStore;
   readonly #bot: UserId;
   readonly #log: Logger;
   readonly #now: () => number;
   readonly #maxBatchKeys: number;
 
-  constructor(store: Store, options: PipelineOptions) {
+  constructor(store: SyncStore, options: PipelineOptions) {
     this.#store = store;
     this.#bot = options.botUserId;
     this.#log = options.log.child({ mod: 'pipeline' });
@@ -110,12 +121,18 @@ export class Pipeline {
   }
 
   /** Processes one whole /sync response body and commits it; effects may run once it returns. */
-  async process(body: unknown): Promise<ProcessResult> {
+  async process(body: unknown, options: ProcessOptions = {}): Promise<ProcessResult> {
     const result: ProcessResult = { applied: 0, duplicates: 0, invalid: 0, fresh: [], invites: [], snapshots: [], gappy: [], stateResets: 0 };
+    const direct = directContentIn(body);
+    if (direct !== undefined) result.direct = direct;
     const parsed = syncBodySchema.safeParse(body);
     if (!parsed.success) {
       this.#log.warn({ reason: parsed.error.issues[0]?.message }, 'sync response is not a /sync body; skipped');
       result.invalid++;
+      // Its invites still count: the server sends each once.
+      result.invites = invitesIn(body, this.#bot);
+      const meta = options.metaWithToken?.(result.invites) ?? [];
+      if (meta.length > 0) await this.#store.commit({ marks: [], ops: [], meta, now: this.#now() });
       this.#count(result);
       return result;
     }
@@ -124,43 +141,45 @@ export class Pipeline {
 
     // Leave before join: a room left and rejoined within one response window ends joined.
     const pending: PendingRoom[] = [];
-    const inResponse = new Set<string>();
+    const inResponse: InResponse = new Map();
     for (const [section, byRoom] of [['leave', rooms?.leave], ['join', rooms?.join]] as const) {
       for (const [rawRoomId, room] of Object.entries(byRoom ?? {})) {
         const p = this.#decodeRoom(rawRoomId, room, section, inResponse, result);
         if (p !== undefined) pending.push(p);
       }
     }
-    result.invites = invitesIn(body, this.#bot);
+    result.invites = invitesOf(rooms?.invite, this.#bot);
 
-    const allKeys = pending.flatMap((p) => p.keys);
     // Two independent reads: let LevelDB's threads serve both at once.
-    const [seen, infos] = await Promise.all([this.#store.guard.has(allKeys), this.#store.rooms.infos(pending.map((p) => p.roomId))]);
+    const [seen, infos] = await Promise.all([this.#store.guard.has(pending), this.#store.rooms.infos(pending.map((p) => p.roomId))]);
 
-    let marks: string[] = [];
+    let marks: RoomEvents[] = [];
+    let markN = 0;
     let ops: StoreOp[] = [];
-    let offset = 0;
     for (const [i, p] of pending.entries()) {
-      const entries: RoomEntry[] = p.events.map((event, j) => ({ event, seen: seen[offset + j] === true, timeline: p.inTimeline[j] }));
-      const roomMarks = p.keys.filter((_, j) => seen[offset + j] !== true);
-      offset += p.keys.length;
+      const answers = seen[i]!;
+      const entries: RoomEntry[] = p.events.map((event, j) => ({ event, seen: answers[j] === true, timeline: p.inTimeline[j] }));
+      const roomMarks = p.eventIds.filter((_, j) => answers[j] !== true);
       const members = await this.#memberStates(p.roomId, entries, infos[i]);
       const plan = planRoom(p.roomId, entries, { botUserId: this.#bot, info: infos[i], members, now });
       result.stateResets += plan.stateResets;
       if (plan.snapshot) result.snapshots.push(p.roomId);
       for (const event of plan.fresh) result.fresh.push({ roomId: p.roomId, section: p.section, event });
       result.applied += plan.fresh.length;
-      result.duplicates += p.keys.length - plan.fresh.length;
+      result.duplicates += p.eventIds.length - plan.fresh.length;
 
-      if (marks.length + ops.length > 0 && marks.length + ops.length + roomMarks.length + plan.ops.length > this.#maxBatchKeys) {
+      if (markN + ops.length > 0 && markN + ops.length + roomMarks.length + plan.ops.length > this.#maxBatchKeys) {
         await this.#store.commit({ marks, ops, now });
         marks = [];
+        markN = 0;
         ops = [];
       }
-      for (const m of roomMarks) marks.push(m);
+      if (roomMarks.length > 0) marks.push({ roomId: p.roomId, eventIds: roomMarks });
+      markN += roomMarks.length;
       for (const op of plan.ops) ops.push(op);
     }
-    await this.#store.commit({ marks, ops, now, syncToken: parsed.data.next_batch });
+    const meta = options.metaWithToken?.(result.invites);
+    await this.#store.commit({ marks, ops, now, syncToken: parsed.data.next_batch, meta });
     this.#count(result);
     this.totals.lastCommitAt = now;
     return result;
@@ -172,14 +191,14 @@ export class Pipeline {
    */
   async snapshotRoom(roomId: RoomId, stateEvents: readonly unknown[]): Promise<{ invalid: number }> {
     const result: ProcessResult = { applied: 0, duplicates: 0, invalid: 0, fresh: [], invites: [], snapshots: [], gappy: [], stateResets: 0 };
-    const p = this.#decodeRoom(roomId, { state: { events: stateEvents } }, 'join', new Set(), result);
+    const p = this.#decodeRoom(roomId, { state: { events: stateEvents } }, 'join', new Map(), result);
     if (p === undefined) return { invalid: result.invalid };
     const now = this.#now();
-    const seen = await this.#store.guard.has(p.keys);
+    const [seen] = await this.#store.guard.has([p]);
     const [info] = await this.#store.rooms.infos([roomId]);
-    const entries = p.events.map((event, j) => ({ event, seen: seen[j] === true }));
+    const entries = p.events.map((event, j) => ({ event, seen: seen![j] === true }));
     const plan = planRoom(roomId, entries, { botUserId: this.#bot, info, now, forceSnapshot: true });
-    await this.#store.commit({ marks: p.keys.filter((_, j) => seen[j] !== true), ops: plan.ops, now });
+    await this.#store.commit({ marks: [{ roomId, eventIds: p.eventIds.filter((_, j) => seen![j] !== true) }], ops: plan.ops, now });
     return { invalid: result.invalid };
   }
 
@@ -193,7 +212,7 @@ export class Pipeline {
     if (info === undefined) return undefined;
     const reads = memberReads(entries);
     if (!reads.all && reads.users.length === 0) return undefined;
-    return this.#store.rooms.memberStates(roomId, reads.all ? 'all' : reads.users);
+    return this.#store.rooms.memberStates?.(roomId, reads.all ? 'all' : reads.users);
   }
 
   #count(r: ProcessResult): void {
@@ -208,7 +227,7 @@ export class Pipeline {
     rawRoomId: string,
     raw: unknown,
     section: 'join' | 'leave',
-    inResponse: Set<string>,
+    inResponse: InResponse,
     result: ProcessResult,
   ): PendingRoom | undefined {
     const roomId = roomIdSchema.safeParse(rawRoomId);
@@ -219,7 +238,9 @@ export class Pipeline {
       result.invalid++;
       return undefined;
     }
-    const p: PendingRoom = { roomId: roomId.data, section, events: [], keys: [], inTimeline: [] };
+    const p: PendingRoom = { roomId: roomId.data, section, events: [], eventIds: [], inTimeline: [] };
+    let ids = inResponse.get(p.roomId);
+    if (ids === undefined) inResponse.set(p.roomId, (ids = new Set()));
     if (room.data.timeline?.limited === true) result.gappy.push(p.roomId);
     const blocks = [
       [room.data.state?.events ?? [], true],
@@ -236,15 +257,15 @@ export class Pipeline {
           result.invalid++;
           continue;
         }
-        const key = guardKey(p.roomId, decoded.event.eventId);
+        const eventId = decoded.event.eventId;
         // The same event in the state block and the timeline, or twice in one list.
-        if (inResponse.has(key)) {
+        if (ids.has(eventId)) {
           result.duplicates++;
           continue;
         }
-        inResponse.add(key);
+        ids.add(eventId);
         p.events.push(decoded.event);
-        p.keys.push(key);
+        p.eventIds.push(eventId);
         p.inTimeline.push(!isStateBlock);
       }
     }

@@ -40,7 +40,8 @@ beforeAll(async () => {
 
 afterAll(() => dirs.cleanup());
 
-const EXPECTED_SUMMARY = 'responses: 4\nevents applied: 16\nduplicates skipped: 1\ninvalid events rejected: 1\nlines not JSON: 1\n';
+const EXPECTED_SUMMARY =
+  'responses: 4\nevents applied: 16\nduplicates skipped: 1\ninvalid events rejected: 1\nlines not a JSON object: 1\nlines too long: 0\n';
 
 const EXPECTED_DOC = {
   rooms: [
@@ -84,6 +85,17 @@ async function inspectJson(dataDir: string): Promise<string> {
   return r.stdout;
 }
 
+/** A usage error: one line saying what is wrong, then the command's usage, exit code 2. */
+function expectUsageFailure(r: CliResult, command: string, ...fragments: string[]): void {
+  expect(r.code).toBe(2);
+  const lines = r.stderr.trimEnd().split('\n');
+  expect(lines).toHaveLength(3);
+  expect(lines[0]).toMatch(/^roomkeeper: /);
+  expect(lines[1]).toMatch(new RegExp(`^usage: roomkeeper${command === '' ? '' : ` ${command}`} `));
+  expect(lines[2]).toBe(`(roomkeeper${command === '' ? '' : ` ${command}`} --help lists every option)`);
+  for (const f of fragments) expect(lines[0]).toContain(f);
+}
+
 /** An expected failure: one readable line on stderr, no stack trace, exit code 2. */
 function expectOneLineFailure(r: CliResult, ...fragments: string[]): void {
   expect(r.code).toBe(2);
@@ -109,7 +121,7 @@ describe('roomkeeper CLI', () => {
 
     it('prints the summary as JSON when --json is given', async () => {
       const r = await runCli(['replay', '--data-dir', await dirs.make(), '--user-id', BOT, '--json', file]);
-      expect(JSON.parse(r.stdout)).toEqual({ responses: 4, applied: 16, duplicates: 1, invalid: 1, badLines: 1 });
+      expect(JSON.parse(r.stdout)).toEqual({ responses: 4, applied: 16, duplicates: 1, invalid: 1, badLines: 1, longLines: 0 });
     });
 
     it('changes nothing and applies no event when the same file is replayed again', async () => {
@@ -117,7 +129,7 @@ describe('roomkeeper CLI', () => {
       const before = await inspectJson(dataDir);
       const again = await runCli(['replay', '--data-dir', dataDir, '--user-id', BOT, '--json', file]);
       expect(again.code, again.stderr).toBe(0);
-      expect(JSON.parse(again.stdout)).toEqual({ responses: 4, applied: 0, duplicates: 17, invalid: 1, badLines: 1 });
+      expect(JSON.parse(again.stdout)).toEqual({ responses: 4, applied: 0, duplicates: 17, invalid: 1, badLines: 1, longLines: 0 });
       expect(await inspectJson(dataDir)).toBe(before);
     });
 
@@ -173,12 +185,38 @@ describe('roomkeeper CLI', () => {
       expect(lines.slice(7)).toEqual(['members     2', '  @alice:x (Alice)', `  ${BOT}`]);
     });
 
-    it('says a room is not tracked when the bot was never in it or has left it', async () => {
+    it('exits 2 with one line saying a room is not tracked when the bot was never in it or has left it', async () => {
       for (const roomId of ['!c:x', '!nope:x']) {
-        const r = await runCli(['inspect', '--data-dir', dataDir, 'room', roomId]);
-        expect(r.code).toBe(0);
-        expect(r.stdout).toContain(`${roomId}: not tracked`);
+        for (const json of [[], ['--json']]) {
+          const r = await runCli(['inspect', '--data-dir', dataDir, 'room', roomId, ...json]);
+          expectOneLineFailure(r, `${roomId} is not tracked`);
+          expect(r.stdout).toBe('');
+        }
       }
+    });
+
+    it('prints one room as one JSON object with display names when --json is given', async () => {
+      const r = await runCli(['inspect', '--data-dir', dataDir, 'room', '!b:x', '--json']);
+      expect(r.code, r.stderr).toBe(0);
+      expect(r.stdout.trimEnd().split('\n')).toHaveLength(1);
+      expect(JSON.parse(r.stdout)).toEqual({
+        roomId: '!b:x',
+        name: 'Beta',
+        canonicalAlias: null,
+        topic: 'chat',
+        encrypted: false,
+        joinedAt: new Date(botJoinB).toISOString(),
+        updatedAt: expect.any(String),
+        members: [
+          { userId: '@alice:x', displayName: 'Alice' },
+          { userId: BOT, displayName: null },
+        ],
+      });
+    });
+
+    it('prints the rooms of one user as one JSON object when --json is given', async () => {
+      const r = await runCli(['inspect', '--data-dir', dataDir, 'user', '@alice:x', '--json']);
+      expect(JSON.parse(r.stdout)).toEqual({ userId: '@alice:x', rooms: [{ roomId: '!a:x', name: null }, { roomId: '!b:x', name: 'Beta' }] });
     });
 
     it('lists the rooms of one user in readable text when asked for a user', async () => {
@@ -198,22 +236,32 @@ describe('roomkeeper CLI', () => {
       expect(young.code, young.stderr).toBe(0);
       expect(young.stdout).toMatch(/^pruned 0 guard entries older than 30d/);
       await sleep(5);
-      const all = await runCli(['prune', '--data-dir', dataDir, '--older-than', '1ms']);
+      const all = await runCli(['prune', '--data-dir', dataDir, '--older-than', '1ms', '--force']);
       expect(all.code, all.stderr).toBe(0);
       expect(all.stdout).toMatch(/^pruned 16 guard entries older than 1ms/);
-      expect((await runCli(['prune', '--data-dir', dataDir, '--older-than', '1ms'])).stdout).toMatch(/^pruned 0 /);
+      expect((await runCli(['prune', '--data-dir', dataDir, '--older-than', '1ms', '--force'])).stdout).toMatch(/^pruned 0 /);
       expect(await inspectJson(dataDir)).toBe(before);
     });
 
-    it('fails with one line when the age is not a duration', async () => {
-      expectOneLineFailure(await runCli(['prune', '--data-dir', await dirs.make(), '--older-than', 'soon']), '--older-than', 'soon');
+    it('refuses an age under 1h without --force and prunes nothing', async () => {
+      const dataDir = await replayed();
+      for (const age of ['0s', '59m']) {
+        expectUsageFailure(await runCli(['prune', '--data-dir', dataDir, '--older-than', age]), 'prune', `"${age}" is shorter than 1h`, '--force');
+      }
+      await sleep(5);
+      // Nothing went: the forced prune still finds every entry.
+      expect((await runCli(['prune', '--data-dir', dataDir, '--older-than', '1ms', '--force'])).stdout).toMatch(/^pruned 16 /);
+    });
+
+    it('fails with the usage when the age is not a duration', async () => {
+      expectUsageFailure(await runCli(['prune', '--data-dir', await dirs.make(), '--older-than', 'soon']), 'prune', '--older-than', 'soon');
     });
   });
 
   describe('errors', () => {
-    it('fails with one line naming the flag when a flag is unknown', async () => {
-      expectOneLineFailure(await runCli(['replay', '--data-dir', await dirs.make(), '--user-id', BOT, '--bogus', file]), '--bogus');
-      expectOneLineFailure(await runCli(['inspect', '--data-dir', await dirs.make(), '--verbose']), '--verbose');
+    it('fails with a line naming the flag and the usage when a flag is unknown', async () => {
+      expectUsageFailure(await runCli(['replay', '--data-dir', await dirs.make(), '--user-id', BOT, '--bogus', file]), 'replay', '--bogus');
+      expectUsageFailure(await runCli(['inspect', '--data-dir', await dirs.make(), '--verbose']), 'inspect', '--verbose');
     });
 
     it('fails with one line naming the file when the file does not exist', async () => {
@@ -226,14 +274,14 @@ describe('roomkeeper CLI', () => {
       expectOneLineFailure(await runCli(['replay', '--data-dir', await dirs.make(), '--user-id', BOT, dir]), dir, 'directory');
     });
 
-    it('fails with one line when the user id is not a user id', async () => {
-      expectOneLineFailure(await runCli(['replay', '--data-dir', await dirs.make(), '--user-id', 'bot', file]), '"bot"');
-      expectOneLineFailure(await runCli(['inspect', '--data-dir', await dirs.make(), 'user', 'alice']), '"alice"');
+    it('fails with a line and the usage when the user id is not a user id', async () => {
+      expectUsageFailure(await runCli(['replay', '--data-dir', await dirs.make(), '--user-id', 'bot', file]), 'replay', '"bot"');
+      expectUsageFailure(await runCli(['inspect', '--data-dir', await dirs.make(), 'user', 'alice']), 'inspect', '"alice"');
     });
 
-    it('fails with one line when a required flag or the command is missing or unknown', async () => {
-      expectOneLineFailure(await runCli(['replay', '--user-id', BOT, file]), '--data-dir');
-      expectOneLineFailure(await runCli(['frobnicate']), 'frobnicate');
+    it('fails with a line and the usage when a required flag is missing or the command is unknown', async () => {
+      expectUsageFailure(await runCli(['replay', '--user-id', BOT, file]), 'replay', '--data-dir');
+      expectUsageFailure(await runCli(['frobnicate']), '', 'frobnicate');
     });
 
     it('exits 2 with one line saying the directory is in use when this process holds the data directory', async () => {

@@ -1,6 +1,10 @@
+import { existsSync } from 'node:fs';
+import { writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { doctor, formatChecks } from '../../src/cli/doctor.js';
 import { Store } from '../../src/store/store.js';
+import { runCli } from '../support/cli.js';
 import { startFakeHomeserver, type FakeHomeserver } from '../support/fake-homeserver.js';
 import { TempDirs } from '../support/temp-dir.js';
 
@@ -19,10 +23,40 @@ describe('doctor', () => {
 
   const statusOf = (checks: Awaited<ReturnType<typeof doctor>>) => Object.fromEntries(checks.map((c) => [c.name, c.status]));
 
-  it('passes every check but crypto when all is well on a machine without the binding', async () => {
+  it('passes every check when all is well, and skips crypto when encryption is off', async () => {
     const checks = await doctor(undefined, env);
-    expect(statusOf(checks)).toEqual({ config: 'ok', homeserver: 'ok', token: 'ok', 'data dir': 'ok', database: 'ok', crypto: 'warn' });
+    expect(statusOf(checks)).toEqual({ config: 'ok', homeserver: 'ok', token: 'ok', 'data dir': 'ok', database: 'skip', crypto: 'skip' });
     expect(formatChecks(checks)).toContain(`token belongs to ${hs.botUserId}`);
+    expect(checks[0]?.detail).toBe('from the environment');
+  });
+
+  it('reads an existing database without changing what it holds', async () => {
+    const store = await Store.open(env.ROOMKEEPER_DATA_DIR!);
+    await store.close();
+    const checks = await doctor(undefined, env);
+    expect(checks.find((c) => c.name === 'database')).toMatchObject({ status: 'ok', detail: expect.stringContaining('0 rooms tracked') });
+  });
+
+  it('creates nothing when the data dir does not exist yet', async () => {
+    const dataDir = join(await dirs.make(), 'data');
+    const checks = await doctor(undefined, { ...env, ROOMKEEPER_DATA_DIR: dataDir });
+    expect(statusOf(checks)).toMatchObject({ 'data dir': 'ok', database: 'skip' });
+    expect(existsSync(dataDir)).toBe(false);
+  });
+
+  it('fails the data dir check when it is a file', async () => {
+    const file = join(await dirs.make(), 'data');
+    await writeFile(file, '');
+    const checks = await doctor(undefined, { ...env, ROOMKEEPER_DATA_DIR: file });
+    expect(checks.find((c) => c.name === 'data dir')).toMatchObject({ status: 'fail', detail: `${file} is not a directory` });
+  });
+
+  it('names the config file given by ROOMKEEPER_CONFIG', async () => {
+    const file = join(await dirs.make(), 'config.yaml');
+    await writeFile(file, `homeserverUrl: ${hs.url}\n`);
+    const { ROOMKEEPER_HOMESERVER_URL: _url, ...rest } = env;
+    const checks = await doctor(undefined, { ...rest, ROOMKEEPER_CONFIG: file });
+    expect(checks[0]).toEqual({ name: 'config', status: 'ok', detail: `from file ${file}` });
   });
 
   it('fails the token check with a hint when the homeserver rejects the token', async () => {
@@ -38,6 +72,14 @@ describe('doctor', () => {
     expect(statusOf(checks)).toMatchObject({ homeserver: 'fail', token: 'skip' });
   });
 
+  it('reports a port that fetch refuses as a config problem, not as the homeserver being unreachable', async () => {
+    const checks = await doctor(undefined, { ...env, ROOMKEEPER_HOMESERVER_URL: 'http://127.0.0.1:6000' });
+    expect(checks.filter((c) => c.status === 'fail')).toEqual([
+      expect.objectContaining({ name: 'config', detail: expect.stringContaining('port 6000') }),
+    ]);
+    expect(statusOf(checks)).toMatchObject({ homeserver: 'skip', token: 'skip' });
+  });
+
   it('says the data dir is in use when the daemon holds it', async () => {
     const store = await Store.open(env.ROOMKEEPER_DATA_DIR!);
     try {
@@ -49,10 +91,29 @@ describe('doctor', () => {
     }
   });
 
-  it('stops at the config check and names the field when the config is invalid', async () => {
-    const checks = await doctor(undefined, { ...env, ROOMKEEPER_HOMESERVER_URL: 'not a url' });
-    expect(checks).toHaveLength(1);
-    expect(checks[0]).toMatchObject({ name: 'config', status: 'fail' });
-    expect(checks[0]?.detail).toContain('homeserverUrl');
+  it('stops at the config check with one finding per problem when the config is invalid', async () => {
+    const checks = await doctor(undefined, { ...env, ROOMKEEPER_HOMESERVER_URL: 'not a url', ROOMKEEPER_LOG_LEVEL: 'loud' });
+    expect(checks.map((c) => [c.name, c.status])).toEqual([
+      ['config', 'fail'],
+      ['config', 'fail'],
+    ]);
+    expect(checks[0]?.detail).toMatch(/^homeserverUrl: /);
+    expect(checks[1]?.detail).toMatch(/^log\.level: /);
+    for (const line of formatChecks(checks).trimEnd().split('\n')) expect(line).toMatch(/^FAIL {2}config {6}\S/);
+  });
+
+  it('lists a YAML syntax error once', async () => {
+    const file = join(await dirs.make(), 'config.yaml');
+    await writeFile(file, 'homeserverUrl: https://x\n  accessToken: t\n');
+    const checks = await doctor(file, {});
+    expect(checks).toEqual([expect.objectContaining({ name: 'config', status: 'fail', detail: expect.stringContaining(`${file}:1:`) })]);
+  });
+
+  it('exits 2 from the command line when a check fails, and 0 when all pass', async () => {
+    const bad = await runCli(['doctor'], '', { env: { ...env, ROOMKEEPER_HOMESERVER_URL: 'not a url' } });
+    expect(bad.code).toBe(2);
+    expect(bad.stdout).toMatch(/^FAIL {2}config {6}homeserverUrl: /);
+    const good = await runCli(['doctor'], '', { env });
+    expect(good.code, good.stdout).toBe(0);
   });
 });

@@ -1,6 +1,6 @@
 import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { loadConfig, type Config } from '../../src/config.js';
+import { loadConfig, type Config } from '../../src/config/index.js';
 import { startDaemon, type Daemon } from '../../src/daemon/daemon.js';
 import { Store } from '../../src/store/store.js';
 import { inspectAll, type InspectDocument } from '../../src/cli/inspect.js';

@@ -4,7 +4,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { afterEach, beforeEach, describe, expect, it, onTestFinished } from 'vitest';
 import { inspectAll } from '../../src/cli/inspect.js';
 import { startDaemon } from '../../src/daemon/daemon.js';
-import { loadConfig } from '../../src/config.js';
+import { loadConfig } from '../../src/config/index.js';
 import { Store } from '../../src/store/store.js';
 import { runCli } from '../support/cli.js';
 import { DaemonProcess } from '../support/daemon-process.js';

@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
 import { parse } from 'yaml';
-import { configEnvVars, loadConfig } from '../../src/config.js';
+import { configEnvVars, loadConfig } from '../../src/config/index.js';
 import { envOf, parseDockerfile } from './dockerfile-parse.js';
 
 const root = fileURLToPath(new URL('../..', import.meta.url));

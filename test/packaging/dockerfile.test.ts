@@ -5,7 +5,7 @@ import { join, posix, relative, sep } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { configEnvVars, loadConfig } from '../../src/config.js';
+import { configEnvVars, loadConfig } from '../../src/config/index.js';
 import { Metrics } from '../../src/http/metrics.js';
 import { startHttpServer } from '../../src/http/server.js';
 import { createLogger } from '../../src/log.js';

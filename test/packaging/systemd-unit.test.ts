@@ -3,7 +3,7 @@ import { readFileSync } from 'node:fs';
 import { isAbsolute, posix } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
-import { configEnvVars } from '../../src/config.js';
+import { configEnvVars } from '../../src/config/index.js';
 
 const root = fileURLToPath(new URL('../..', import.meta.url));
 

@@ -4,7 +4,6 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { isRoomkeeperError } from '../../src/errors.js';
 import type { EventId, RoomId, UserId } from '../../src/state/ids.js';
 import type { StoreOp } from '../../src/state/reduce.js';
-import { guardKey } from '../../src/store/keys.js';
 import { Store } from '../../src/store/store.js';
 import { Pipeline } from '../../src/sync/pipeline.js';
 import { memoryLogger } from '../support/memory-log.js';
@@ -33,7 +32,8 @@ afterEach(async () => {
 
 const room = (s: string) => s as RoomId;
 const user = (s: string) => s as UserId;
-const mark = (r: string, e: string) => guardKey(room(r), e as EventId);
+/** The guard's view of some events of one room. */
+const events = (r: string, ...ids: string[]) => ({ roomId: room(r), eventIds: ids as EventId[] });
 
 function joins(pairs: [string, string][], now = 1): StoreOp[] {
   const rooms = new Set(pairs.map(([r]) => r));
@@ -99,50 +99,14 @@ describe('Store', () => {
     });
   });
 
-  describe('commit', () => {
-    it('stores the sync token when a commit carries one', async () => {
-      const store = await openStore();
-      expect(await store.syncToken()).toBeUndefined();
-      await store.commit({ marks: [mark('!r:x', '$1')], ops: [], now: 1, syncToken: 's1' });
-      await store.commit({ marks: [], ops: [], now: 2 });
-      expect(await store.syncToken()).toBe('s1');
-      await store.commit({ marks: [], ops: [], now: 3, syncToken: 's2' });
-      expect(await store.syncToken()).toBe('s2');
-    });
-
-    it('removes members added earlier in the same batch when a purge follows them', async () => {
-      const store = await openStore();
-      await store.commit({ marks: [], ops: joins([['!r:x', '@old:x']]), now: 1 });
-      await store.commit({ marks: [], ops: [...joins([['!r:x', '@new:x']]), { op: 'purge-room', roomId: room('!r:x') }], now: 2 });
-      expect(await store.rooms.membersOf(room('!r:x'))).toEqual([]);
-      expect(await store.rooms.roomsOf(user('@new:x'))).toEqual([]);
-      expect(await store.rooms.roomsOf(user('@old:x'))).toEqual([]);
-      expect(await store.rooms.info(room('!r:x'))).toBeUndefined();
-    });
-
-    it('purges only the given room when another room shares its members', async () => {
-      const store = await openStore();
-      await store.commit({ marks: [], ops: joins([['!a:x', '@u:x'], ['!a:xy', '@u:x']]), now: 1 });
-      await store.commit({ marks: [], ops: [{ op: 'purge-room', roomId: room('!a:x') }], now: 2 });
-      expect(await store.rooms.roomsOf(user('@u:x'))).toEqual(['!a:xy']);
-      expect(await store.rooms.allRooms()).toEqual(['!a:xy']);
-    });
-  });
-
+  // What every SyncStore does (guard answers, commits, purges, the sync token) is in suite.ts.
   describe('Guard', () => {
-    it('reports which events were marked when asked in one read', async () => {
-      const store = await openStore();
-      await store.commit({ marks: [mark('!r:x', '$1'), mark('!r:x', '$2')], ops: [], now: 1 });
-      expect(await store.guard.has([mark('!r:x', '$1'), mark('!r:x', '$3'), mark('!other:x', '$2'), mark('!r:x', '$2')])).toEqual([true, false, false, true]);
-      expect(await store.guard.has([])).toEqual([]);
-    });
-
     it('counts guard entries across commits and reopens', async () => {
       const dir = await dirs.make();
       const store = await openStore(dir);
       expect(store.guard.count()).toBe(0);
-      await store.commit({ marks: [mark('!r:x', '$1'), mark('!r:x', '$2')], ops: [], now: 1 });
-      await store.commit({ marks: [mark('!r:x', '$3')], ops: [], now: 2 });
+      await store.commit({ marks: [events('!r:x', '$1', '$2')], ops: [], now: 1 });
+      await store.commit({ marks: [events('!r:x', '$3')], ops: [], now: 2 });
       expect(store.guard.count()).toBe(3);
       await closeStore(store);
       expect((await openStore(dir)).guard.count()).toBe(3);
@@ -150,17 +114,11 @@ describe('Store', () => {
 
     it('removes only entries older than the cutoff and returns how many when pruned', async () => {
       const store = await openStore();
-      await store.commit({ marks: [mark('!r:x', '$1'), mark('!r:x', '$2')], ops: [], now: 1000 });
-      await store.commit({ marks: [mark('!r:x', '$3')], ops: [], now: 2000 });
-      await store.commit({ marks: [mark('!r:x', '$4'), mark('!s:x', '$5')], ops: [], now: 3000 });
+      await store.commit({ marks: [events('!r:x', '$1', '$2')], ops: [], now: 1000 });
+      await store.commit({ marks: [events('!r:x', '$3')], ops: [], now: 2000 });
+      await store.commit({ marks: [events('!r:x', '$4'), events('!s:x', '$5')], ops: [], now: 3000 });
       expect(await store.guard.prune(2000)).toBe(2);
-      expect(await store.guard.has([mark('!r:x', '$1'), mark('!r:x', '$2'), mark('!r:x', '$3'), mark('!r:x', '$4'), mark('!s:x', '$5')])).toEqual([
-        false,
-        false,
-        true,
-        true,
-        true,
-      ]);
+      expect(await store.guard.has([events('!r:x', '$1', '$2', '$3', '$4'), events('!s:x', '$5')])).toEqual([[false, false, true, true], [true]]);
       expect(store.guard.count()).toBe(3);
       expect(await store.guard.prune(2000)).toBe(0);
       expect(await store.guard.prune(3001)).toBe(3);
@@ -170,8 +128,8 @@ describe('Store', () => {
     it('keeps the pruned count after a reopen', async () => {
       const dir = await dirs.make();
       const store = await openStore(dir);
-      await store.commit({ marks: [mark('!r:x', '$1')], ops: [], now: 1000 });
-      await store.commit({ marks: [mark('!r:x', '$2')], ops: [], now: 3000 });
+      await store.commit({ marks: [events('!r:x', '$1')], ops: [], now: 1000 });
+      await store.commit({ marks: [events('!r:x', '$2')], ops: [], now: 3000 });
       await store.guard.prune(2000);
       await closeStore(store);
       expect((await openStore(dir)).guard.count()).toBe(1);
@@ -179,11 +137,11 @@ describe('Store', () => {
 
     it('prunes every entry when there are more than one prune chunk of them', async () => {
       const store = await openStore();
-      const marks = Array.from({ length: 10_000 }, (_, i) => mark('!r:x', `$${i}`));
-      for (let i = 0; i < marks.length; i += 1000) await store.commit({ marks: marks.slice(i, i + 1000), ops: [], now: 1000 + i });
+      const ids = Array.from({ length: 10_000 }, (_, i) => `$${i}`);
+      for (let i = 0; i < ids.length; i += 1000) await store.commit({ marks: [events('!r:x', ...ids.slice(i, i + 1000))], ops: [], now: 1000 + i });
       expect(await store.guard.prune(100_000)).toBe(10_000);
       expect(store.guard.count()).toBe(0);
-      expect((await store.guard.has(marks)).some(Boolean)).toBe(false);
+      expect((await store.guard.has([events('!r:x', ...ids)]))[0]!.some(Boolean)).toBe(false);
     });
 
     it('processes an event again when it is re-delivered after being pruned', async () => {

@@ -2,7 +2,8 @@ import { afterEach, describe, expect, it, vi } from 'vitest';
 import { inspectAll } from '../../src/cli/inspect.js';
 import type { RoomId, UserId } from '../../src/state/ids.js';
 import { Store } from '../../src/store/store.js';
-import { Pipeline } from '../../src/sync/pipeline.js';
+import { PendingInvites } from '../../src/daemon/pending-invites.js';
+import { Pipeline, type Invite } from '../../src/sync/pipeline.js';
 import { memoryLogger, WARN } from '../support/memory-log.js';
 import { SyncBuilder } from '../support/sync-builder.js';
 import { TempDirs } from '../support/temp-dir.js';
@@ -247,5 +248,73 @@ describe('Pipeline', () => {
     expect(expected.rooms).toHaveLength(39);
     expect(await inspectAll(many.store)).toEqual(expected);
     expect(many.store.guard.count()).toBe(one.store.guard.count());
+  });
+
+  describe('pending invites', () => {
+    const withInvite = (s: SyncBuilder, token: string) => {
+      const body = s.response({ '!r:x': { timeline: [s.member(BOT, 'join'), s.member('@alice:x', 'join')] } }, {}, token);
+      (body.rooms as Record<string, unknown>).invite = {
+        '!dm:x': { invite_state: { events: [{ type: 'm.room.member', state_key: BOT, sender: '@alice:x', content: { membership: 'invite', is_direct: true } }] } },
+      };
+      return body;
+    };
+    const reopen = async (dataDir: string) => {
+      const store = await Store.open(dataDir);
+      stores.push(store);
+      return { store, invites: await new PendingInvites(store.meta, memoryLogger().log).load() };
+    };
+
+    it('are written in the same batch as the sync token of the response that brought them', async () => {
+      const { pipeline, store, s } = await setup();
+      const pending = new PendingInvites(store.meta, memoryLogger().log);
+      const commit = vi.spyOn(store, 'commit');
+      await pipeline.process(withInvite(s, 'token-1'), { metaWithToken: (invites) => pending.record(invites) });
+      expect(commit).toHaveBeenCalledTimes(1);
+      expect(commit.mock.calls[0]![0].meta?.map((w) => w.key)).toEqual(['pending-invites']);
+      await store.close();
+      const after = await reopen(store.dataDir);
+      expect(await after.store.syncToken()).toBe('token-1');
+      expect(after.invites).toEqual([{ roomId: '!dm:x', inviter: '@alice:x', isDirect: true }]);
+    });
+
+    it('and the token are both missing when that batch fails', async () => {
+      const { pipeline, store, s } = await setup();
+      const pending = new PendingInvites(store.meta, memoryLogger().log);
+      const failing = (invites: readonly Invite[]) => [
+        ...pending.record(invites),
+        {
+          key: 'sync-token' as const,
+          value: () => {
+            throw new Error('disk full');
+          },
+        },
+      ];
+      await expect(pipeline.process(withInvite(s, 'token-1'), { metaWithToken: failing })).rejects.toThrow('disk full');
+      await store.close();
+      const after = await reopen(store.dataDir);
+      expect(await after.store.syncToken()).toBeUndefined();
+      expect(after.invites).toEqual([]);
+      expect(await after.store.rooms.allRooms()).toEqual([]);
+    });
+
+    it('are kept when an invalid response brings them', async () => {
+      const { pipeline, store, s } = await setup();
+      const pending = new PendingInvites(store.meta, memoryLogger().log);
+      const body = { ...withInvite(s, 'token-1'), next_batch: 7 };
+      const r = await pipeline.process(body, { metaWithToken: (invites) => pending.record(invites) });
+      expect(r.invalid).toBe(1);
+      expect(r.invites).toHaveLength(1);
+      await store.close();
+      const after = await reopen(store.dataDir);
+      expect(after.invites).toHaveLength(1);
+      expect(await after.store.syncToken()).toBeUndefined();
+    });
+  });
+
+  it('returns the m.direct account data of a response', async () => {
+    const { pipeline, s } = await setup();
+    const body = { ...s.response({}), account_data: { events: [{ type: 'm.push_rules', content: {} }, { type: 'm.direct', content: { '@alice:x': ['!dm:x'] } }] } };
+    expect((await pipeline.process(body)).direct).toEqual({ '@alice:x': ['!dm:x'] });
+    expect((await pipeline.process(s.response({}))).direct).toBeUndefined();
   });
 });

@@ -1,0 +1,95 @@
+import type { RoomId, UserId } from '../state/ids.js';
+import { encodeMember } from '../state/room-info.js';
+import { guardKey, prefixRange, roomUserKey, suffixOf, timeKey, userRoomKey } from './keys.js';
+import type { Db, Namespaces, Prefixes, RootBatch } from './level.js';
+import { META_KEYS } from './meta-keys.js';
+import type { CommitPlan } from './sync-store.js';
+
+/** What filling a commit's batch needs to know of the store. */
+export interface CommitContext {
+  prefix: Prefixes;
+  ns: Namespaces;
+  /** The guard count before this commit. */
+  guardCount: number;
+  /** The sequence number of this commit's time-index entry; called once, only when it has marks. */
+  nextSeq: () => number;
+}
+
+/**
+ * Fills a chained batch on the root database and writes it when `fill` returns what to do
+ * once it is written; closes it unwritten when `fill` returns undefined or throws.
+ */
+export async function writeBatch(db: Db, fill: (batch: RootBatch) => Promise<(() => void) | undefined>): Promise<void> {
+  const batch = db.batch();
+  let written = false;
+  try {
+    const after = await fill(batch);
+    if (after === undefined) return;
+    written = true;
+    await batch.write();
+    after();
+  } finally {
+    if (!written) await batch.close();
+  }
+}
+
+/** Puts a commit plan's writes into `batch`; returns how many. */
+export async function fillCommit(plan: CommitPlan, batch: RootBatch, ctx: CommitContext): Promise<number> {
+  const p = ctx.prefix;
+  let n = 0;
+  const put = (key: string, value: string) => {
+    batch.put(key, value);
+    n++;
+  };
+  const del = (key: string) => {
+    batch.del(key);
+    n++;
+  };
+  const now = String(plan.now);
+  const listed: string[] = [];
+  for (const { roomId, eventIds } of plan.marks) {
+    for (const eventId of eventIds) {
+      const key = guardKey(roomId, eventId);
+      put(p.guard + key, now);
+      listed.push(key);
+    }
+  }
+  if (listed.length > 0) {
+    put(p.guardByTime + timeKey(plan.now, ctx.nextSeq()), listed.join('\n'));
+    put(p.meta + META_KEYS.guardCount, String(ctx.guardCount + listed.length));
+  }
+  // Members put earlier in this same batch, which a purge must also delete: its range read
+  // sees only what is already on disk.
+  const added = new Map<RoomId, Set<UserId>>();
+  for (const op of plan.ops) {
+    switch (op.op) {
+      case 'put-member': {
+        // Every membership is kept per room; only a join lists the room among the user's rooms.
+        put(p.roomUsers + roomUserKey(op.roomId, op.userId), encodeMember(op.member));
+        if (op.member.membership === 'join') put(p.userRooms + userRoomKey(op.userId, op.roomId), '');
+        else del(p.userRooms + userRoomKey(op.userId, op.roomId));
+        let set = added.get(op.roomId);
+        if (set === undefined) added.set(op.roomId, (set = new Set()));
+        set.add(op.userId);
+        break;
+      }
+      case 'put-info':
+        put(p.rooms + op.info.roomId, JSON.stringify(op.info));
+        break;
+      case 'purge-room': {
+        const users = new Set<string>(added.get(op.roomId));
+        for (const key of await ctx.ns.roomUsers.keys(prefixRange(op.roomId)).all()) users.add(suffixOf(key));
+        for (const userId of users) {
+          del(p.roomUsers + roomUserKey(op.roomId, userId as UserId));
+          del(p.userRooms + userRoomKey(userId as UserId, op.roomId));
+        }
+        del(p.rooms + op.roomId);
+        added.delete(op.roomId);
+        break;
+      }
+    }
+  }
+  for (const write of plan.meta ?? []) put(p.meta + write.key, write.value());
+  if (plan.syncToken !== undefined) put(p.meta + META_KEYS.syncToken, plan.syncToken);
+  return n;
+}
