@@ -6,6 +6,7 @@ import { fillCommit, writeBatch } from './commit.js';
 import { Guard } from './guard.js';
 import { namespaces, prefixesOf, type Db, type Namespaces, type Prefixes } from './level.js';
 import { META_KEYS, type KeyValue } from './meta-keys.js';
+import { migrate1to2, type MigrateOptions } from './migrate.js';
 import { Rooms } from './rooms.js';
 import { markCount, type CommitPlan, type SyncStore } from './sync-store.js';
 import { WriteLock } from './write-lock.js';
@@ -15,7 +16,7 @@ export type { CommitPlan, MetaWrite, RoomEvents, SyncStore } from './sync-store.
 export { Guard } from './guard.js';
 
 /** Version of the key layout and value formats written by this code. */
-export const SCHEMA_VERSION = 1;
+export const SCHEMA_VERSION = 2;
 
 const META_SCHEMA = META_KEYS.schemaVersion;
 
@@ -49,10 +50,11 @@ export class Store implements SyncStore {
   }
 
   /**
-   * Opens (creating if needed) the store of a data directory. Fails with STORE_LOCKED when another
-   * process holds it and STORE_SCHEMA_TOO_NEW when a newer roomkeeper wrote it.
+   * Opens (creating if needed) the store of a data directory, upgrading a schema-1 directory in
+   * place first. Fails with STORE_LOCKED when another process holds it and STORE_SCHEMA_TOO_NEW
+   * when a newer roomkeeper wrote it.
    */
-  static async open(dataDir: string): Promise<Store> {
+  static async open(dataDir: string, migration?: MigrateOptions): Promise<Store> {
     try {
       await mkdir(dataDir, { recursive: true });
     } catch (err) {
@@ -75,6 +77,10 @@ export class Store implements SyncStore {
       const version = await meta.get(META_SCHEMA);
       if (version === undefined) {
         await meta.put(META_SCHEMA, String(SCHEMA_VERSION));
+      } else if (version === '1') {
+        // Upgraded in place, resumably: a start interrupted part way picks up where it stopped.
+        const ns = namespaces(db);
+        await migrate1to2(db, ns, prefixesOf(ns), migration);
       } else if (!/^\d+$/.test(version)) {
         throw new RoomkeeperError('STORE_CORRUPT', `data directory ${dataDir} has an unreadable schema version "${version}"`);
       } else if (Number(version) > SCHEMA_VERSION) {

@@ -89,7 +89,7 @@ describe('Store', () => {
     it('refuses with STORE_SCHEMA_TOO_NEW when a newer roomkeeper wrote the directory', async () => {
       const dir = await dirs.make();
       const store = await openStore(dir);
-      await store.meta.put('schema-version', '2');
+      await store.meta.put('schema-version', '3');
       await closeStore(store);
       const err = await errorOf(Store.open(dir));
       expect(isRoomkeeperError(err, 'STORE_SCHEMA_TOO_NEW')).toBe(true);
