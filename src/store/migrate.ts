@@ -32,14 +32,14 @@ export async function migrate1to2(db: Db, ns: Namespaces, prefix: Prefixes, opti
   let cursor = (await ns.meta.get(META_KEYS.migration)) ?? 'rooms';
   if (cursor === 'rooms') {
     const rooms = await ns.rooms.iterator().all();
-    await writeBatch(db, async (batch) => {
+    await writeBatch(db, (batch) => {
       for (const [roomId, raw] of rooms) {
         const parsed = roomInfoSchema.safeParse(safeJson(raw));
         if (!parsed.success) throw new RoomkeeperError('STORE_CORRUPT', `RoomInfo of ${roomId} is unreadable; cannot upgrade the data directory`);
         batch.put(prefix.rooms + roomId, JSON.stringify({ ...parsed.data, needsRefresh: true }));
       }
       batch.put(prefix.meta + META_KEYS.migration, 'members:');
-      return () => undefined;
+      return Promise.resolve(() => undefined);
     });
     cursor = 'members:';
     await options.afterChunk?.();
@@ -49,21 +49,21 @@ export async function migrate1to2(db: Db, ns: Namespaces, prefix: Prefixes, opti
     const entries = await ns.roomUsers.iterator({ ...(after === '' ? {} : { gt: after }), limit: chunk }).all();
     if (entries.length === 0) break;
     const last = entries.at(-1)![0];
-    await writeBatch(db, async (batch) => {
+    await writeBatch(db, (batch) => {
       for (const [key, displayName] of entries) {
         batch.put(prefix.roomUsers + key, encodeMember(displayName === '' ? { membership: 'join' } : { membership: 'join', displayName }));
       }
       batch.put(prefix.meta + META_KEYS.migration, `members:${last}`);
-      return () => undefined;
+      return Promise.resolve(() => undefined);
     });
     cursor = `members:${last}`;
     await options.afterChunk?.();
     if (entries.length < chunk) break;
   }
-  await writeBatch(db, async (batch) => {
+  await writeBatch(db, (batch) => {
     batch.put(prefix.meta + META_KEYS.schemaVersion, '2');
     batch.del(prefix.meta + META_KEYS.migration);
-    return () => undefined;
+    return Promise.resolve(() => undefined);
   });
 }
 
