@@ -32,6 +32,44 @@ export const syncRoomSchema = z
 
 export type SyncBody = z.infer<typeof syncBodySchema>;
 
+/**
+ * MSC4222's `state_after`: the room's state at the end of the timeline, sent instead of `state`
+ * when the client asks (`use_state_after=true`, unstable `org.matrix.msc4222.use_state_after`).
+ * The stable name first; the unstable one is what servers implementing the MSC send today.
+ */
+export const STATE_AFTER_FIELDS = ['state_after', 'org.matrix.msc4222.state_after'] as const;
+
+/** The events of a room's `state_after` block, when the room has one that holds an event list. */
+export function stateAfterOf(room: Readonly<Record<string, unknown>>): unknown[] | undefined {
+  for (const field of STATE_AFTER_FIELDS) {
+    const block = room[field];
+    if (typeof block === 'object' && block !== null && Array.isArray((block as { events?: unknown }).events)) {
+      return (block as { events: unknown[] }).events;
+    }
+  }
+  return undefined;
+}
+
+/** A room's `summary` (spec: heroes and member counts), read leniently: what is malformed is left out. */
+export function summaryOf(room: Readonly<Record<string, unknown>>): { heroes?: UserId[]; joinedCount?: number; invitedCount?: number } | undefined {
+  const s = room.summary;
+  if (typeof s !== 'object' || s === null || Array.isArray(s)) return undefined;
+  const raw = s as Record<string, unknown>;
+  const out: { heroes?: UserId[]; joinedCount?: number; invitedCount?: number } = {};
+  if (Array.isArray(raw['m.heroes'])) {
+    out.heroes = raw['m.heroes'].flatMap((h) => {
+      const id = userIdSchema.safeParse(h);
+      return id.success ? [id.data] : [];
+    });
+  }
+  const count = (v: unknown) => (typeof v === 'number' && Number.isSafeInteger(v) && v >= 0 ? v : undefined);
+  const joined = count(raw['m.joined_member_count']);
+  const invited = count(raw['m.invited_member_count']);
+  if (joined !== undefined) out.joinedCount = joined;
+  if (invited !== undefined) out.invitedCount = invited;
+  return Object.keys(out).length > 0 ? out : undefined;
+}
+
 /** An invite of the bot, from a response's `rooms.invite`. Stripped state has no event ids. */
 export interface Invite {
   roomId: RoomId;

@@ -1,11 +1,11 @@
 import type { z } from 'zod';
 import type { Logger } from '../log.js';
-import { decodeEvent, type TrackedEvent } from '../state/events.js';
+import { decodeEvent, isStateEvent, type TrackedEvent } from '../state/events.js';
 import { isJsonObject } from '../state/json.js';
 import { roomIdSchema, type EventId, type RoomId, type UserId } from '../state/ids.js';
-import { memberReads, planRoom, type RoomEntry, type StoreOp } from '../state/reduce.js';
+import { memberReads, planRoom, type RoomEntry, type RoomSummary, type StoreOp } from '../state/reduce.js';
 import type { MemberState, RoomInfo } from '../state/room-info.js';
-import { directContentIn, invitesIn, invitesOf, syncBodySchema, syncRoomSchema, type Invite } from '../state/sync-body.js';
+import { directContentIn, invitesIn, invitesOf, stateAfterOf, summaryOf, syncBodySchema, syncRoomSchema, type Invite } from '../state/sync-body.js';
 import type { MetaWrite, RoomEvents, SyncStore } from '../store/sync-store.js';
 
 /** An event processed for the first time, handed to effects after its commit. */
@@ -77,6 +77,9 @@ interface PendingRoom {
   eventIds: EventId[];
   /** Per event: it came in the timeline. */
   inTimeline: boolean[];
+  /** Per event: what it is for (see RoomEntry.role). */
+  roles: NonNullable<RoomEntry['role']>[];
+  summary?: RoomSummary;
 }
 
 /** Event ids seen so far in the response, by room: a room may be in `leave` and in `join`. */
@@ -158,15 +161,17 @@ export class Pipeline {
     let ops: StoreOp[] = [];
     for (const [i, p] of pending.entries()) {
       const answers = seen[i]!;
-      const entries: RoomEntry[] = p.events.map((event, j) => ({ event, seen: answers[j] === true, timeline: p.inTimeline[j] }));
-      const roomMarks = p.eventIds.filter((_, j) => answers[j] !== true);
+      const entries: RoomEntry[] = p.events.map((event, j) => ({ event, seen: answers[j] === true, timeline: p.inTimeline[j], role: p.roles[j] }));
+      // A `state_after` copy of a timeline event is asked about and counted once, as the timeline's.
+      const counted = p.eventIds.filter((_, j) => p.roles[j] !== 'state');
+      const roomMarks = p.eventIds.filter((_, j) => answers[j] !== true && p.roles[j] !== 'state');
       const members = await this.#memberStates(p.roomId, entries, infos[i]);
-      const plan = planRoom(p.roomId, entries, { botUserId: this.#bot, info: infos[i], members, now });
+      const plan = planRoom(p.roomId, entries, { botUserId: this.#bot, info: infos[i], members, summary: p.summary, now });
       result.stateResets += plan.stateResets;
       if (plan.snapshot) result.snapshots.push(p.roomId);
       for (const event of plan.fresh) result.fresh.push({ roomId: p.roomId, section: p.section, event });
       result.applied += plan.fresh.length;
-      result.duplicates += p.eventIds.length - plan.fresh.length;
+      result.duplicates += counted.length - plan.fresh.length;
 
       if (markN + ops.length > 0 && markN + ops.length + roomMarks.length + plan.ops.length > this.#maxBatchKeys) {
         await this.#store.commit({ marks, ops, now });
@@ -238,15 +243,29 @@ export class Pipeline {
       result.invalid++;
       return undefined;
     }
-    const p: PendingRoom = { roomId: roomId.data, section, events: [], eventIds: [], inTimeline: [] };
+    const p: PendingRoom = { roomId: roomId.data, section, events: [], eventIds: [], inTimeline: [], roles: [] };
+    const fields = room.data as Record<string, unknown>;
+    const summary = summaryOf(fields);
+    if (summary !== undefined) p.summary = summary;
+    // MSC4222: with `state_after`, the room's state at the end of the timeline is authoritative;
+    // the timeline's state events are history that it already resolves (and `state` is absent).
+    const stateAfter = stateAfterOf(fields);
     let ids = inResponse.get(p.roomId);
     if (ids === undefined) inResponse.set(p.roomId, (ids = new Set()));
     if (room.data.timeline?.limited === true) result.gappy.push(p.roomId);
-    const blocks = [
-      [room.data.state?.events ?? [], true],
-      [room.data.timeline?.events ?? [], false],
-    ] as const;
-    for (const [events, isStateBlock] of blocks) {
+    const blocks: [readonly unknown[], 'state' | 'timeline' | 'state-after'][] =
+      stateAfter === undefined
+        ? [
+            [room.data.state?.events ?? [], 'state'],
+            [room.data.timeline?.events ?? [], 'timeline'],
+          ]
+        : [
+            [room.data.timeline?.events ?? [], 'timeline'],
+            [stateAfter, 'state-after'],
+          ];
+    const timelineAt = new Map<EventId, number>();
+    for (const [events, block] of blocks) {
+      const isStateBlock = block !== 'timeline';
       for (const rawEvent of events) {
         const decoded = decodeEvent(rawEvent, isStateBlock);
         if (!decoded.ok) {
@@ -258,6 +277,14 @@ export class Pipeline {
           continue;
         }
         const eventId = decoded.event.eventId;
+        if (block === 'state-after' && timelineAt.has(eventId)) {
+          // The timeline's event is the room's state now: it applies here, counted there.
+          p.events.push(decoded.event);
+          p.eventIds.push(eventId);
+          p.inTimeline.push(false);
+          p.roles.push('state');
+          continue;
+        }
         // The same event in the state block and the timeline, or twice in one list.
         if (ids.has(eventId)) {
           result.duplicates++;
@@ -267,6 +294,8 @@ export class Pipeline {
         p.events.push(decoded.event);
         p.eventIds.push(eventId);
         p.inTimeline.push(!isStateBlock);
+        p.roles.push(stateAfter !== undefined && block === 'timeline' && isStateEvent(decoded.event) ? 'effects' : 'both');
+        if (block === 'timeline') timelineAt.set(eventId, p.events.length - 1);
       }
     }
     return p;
