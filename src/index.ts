@@ -12,7 +12,11 @@ import { Pipeline, type PipelineTotals, type ProcessResult } from './sync/pipeli
 
 export { RoomkeeperError, isRoomkeeperError, type ErrorCode } from './errors.js';
 export { parseRoomId, parseUserId, type EventId, type RoomId, type UserId } from './state/ids.js';
-export type { Member, RoomInfo } from './state/room-info.js';
+export type { Member, MemberState, RoomInfo } from './state/room-info.js';
+export type { Membership } from './state/events.js';
+export { roomDisplayName, type RoomDisplayName, type RoomNameInput } from './state/room-name.js';
+export { displayNames, type NamedMember } from './state/member-names.js';
+export { can, canSendState, powerOf, roleOf, staffOf, type PowerContext, type PowerLevels, type Role, type Staff } from './state/power-levels.js';
 export type { RoomsReader } from './store/rooms-reader.js';
 export { Rooms } from './store/rooms.js';
 export { Guard } from './store/guard.js';
@@ -31,7 +35,7 @@ export interface OpenOptions {
 
 /** An open roomkeeper store with its pipeline. */
 export interface Roomkeeper {
-  /** Who is in which room: roomsOf, membersOf, memberCount, info, sharedRooms, allRooms. */
+  /** Who is in which room and what each room is: roomsOf, membersOf (any membership), memberCounts, displayName, lineage, info, sharedRooms, allRooms. */
   rooms: RoomsReader & Rooms;
   /** Applies one whole /sync response body (in order, each once or more: duplicates are skipped). */
   process(body: unknown): Promise<ProcessResult>;

@@ -2,6 +2,7 @@ import { mkdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import { ClassicLevel } from 'classic-level';
 import { RoomkeeperError } from '../errors.js';
+import { parseUserId, type UserId } from '../state/ids.js';
 import { fillCommit, writeBatch } from './commit.js';
 import { Guard } from './guard.js';
 import { namespaces, prefixesOf, type Db, type Namespaces, type Prefixes } from './level.js';
@@ -95,6 +96,12 @@ export class Store implements SyncStore {
       await db.close();
       throw err;
     }
+  }
+
+  /** The bot whose pipeline last wrote to this store (for naming rooms as its client would). */
+  async botUserId(): Promise<UserId | undefined> {
+    const raw = await this.#ns.meta.get(META_KEYS.botUserId);
+    return raw === undefined ? undefined : parseUserId(raw);
   }
 
   /** The /sync token committed with the last fully processed response. */

@@ -6,6 +6,7 @@ import { roomIdSchema, type EventId, type RoomId, type UserId } from '../state/i
 import { memberReads, planRoom, type RoomEntry, type RoomSummary, type StoreOp } from '../state/reduce.js';
 import type { MemberState, RoomInfo } from '../state/room-info.js';
 import { directContentIn, invitesIn, invitesOf, stateAfterOf, summaryOf, syncBodySchema, syncRoomSchema, type Invite } from '../state/sync-body.js';
+import { META_KEYS } from '../store/meta-keys.js';
 import type { MetaWrite, RoomEvents, SyncStore } from '../store/sync-store.js';
 
 /** An event processed for the first time, handed to effects after its commit. */
@@ -114,6 +115,7 @@ export class Pipeline {
   readonly #log: Logger;
   readonly #now: () => number;
   readonly #maxBatchKeys: number;
+  #botRecorded = false;
 
   constructor(store: SyncStore, options: PipelineOptions) {
     this.#store = store;
@@ -183,8 +185,11 @@ export class Pipeline {
       markN += roomMarks.length;
       for (const op of plan.ops) ops.push(op);
     }
-    const meta = options.metaWithToken?.(result.invites);
+    const meta = [...(options.metaWithToken?.(result.invites) ?? [])];
+    // Once per pipeline: who the store's rooms are named for (`inspect` has no bot id of its own).
+    if (!this.#botRecorded) meta.push({ key: META_KEYS.botUserId, value: () => this.#bot });
     await this.#store.commit({ marks, ops, now, syncToken: parsed.data.next_batch, meta });
+    this.#botRecorded = true;
     this.#count(result);
     this.totals.lastCommitAt = now;
     return result;

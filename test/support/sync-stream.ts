@@ -1,4 +1,7 @@
 import fc from 'fast-check';
+import type { UserId } from '../../src/state/ids.js';
+import type { NamedMember } from '../../src/state/member-names.js';
+import { roomDisplayName } from '../../src/state/room-name.js';
 import { SyncBuilder, type RawEvent } from './sync-builder.js';
 
 /**
@@ -81,11 +84,54 @@ interface ServerRoom {
 /** A room as `inspect --json` shows it. */
 export interface ExpectedRoom {
   roomId: string;
+  displayName: string;
   name: string | null;
   canonicalAlias: string | null;
   topic: string | null;
   encrypted: boolean;
   members: string[];
+  invited: string[];
+  banned: string[];
+  knocking: string[];
+  version: string | null;
+  predecessor: string | null;
+  successor: string | null;
+}
+
+/** A member as the streams know one. */
+export interface StreamMember {
+  userId: string;
+  membership: string;
+  displayName?: string;
+}
+
+/** The inspect view of a room from its name, alias, topic, encryption and memberships (streams have no create or tombstone). */
+export function expectedRoom(
+  roomId: string,
+  r: { name: string | null; canonicalAlias: string | null; topic: string | null; encrypted: boolean; members: StreamMember[] },
+): ExpectedRoom {
+  const all = [...r.members].sort((a, b) => (a.userId < b.userId ? -1 : a.userId > b.userId ? 1 : 0));
+  const of = (kind: string) => all.filter((m) => m.membership === kind).map((m) => m.userId);
+  return {
+    roomId,
+    displayName: roomDisplayName({
+      name: r.name ?? undefined,
+      canonicalAlias: r.canonicalAlias ?? undefined,
+      members: all as NamedMember[],
+      botUserId: BOT as UserId,
+    }).text,
+    name: r.name,
+    canonicalAlias: r.canonicalAlias,
+    topic: r.topic,
+    encrypted: r.encrypted,
+    members: of('join'),
+    invited: of('invite'),
+    banned: of('ban'),
+    knocking: of('knock'),
+    version: null,
+    predecessor: null,
+    successor: null,
+  };
 }
 
 /** What the store must hold for a room: exactly this, nothing ('absent'), or anything until a rejoin ('stale'). */
@@ -196,17 +242,23 @@ export function simulate(steps: Step[]): Delivery[] {
         const v = (r.state.get(`${type}\u0000`)?.content as Record<string, unknown> | undefined)?.[field];
         return typeof v === 'string' && v !== '' ? v : null;
       };
-      t.set(roomId, {
+      t.set(
         roomId,
-        name: text('m.room.name', 'name'),
-        canonicalAlias: text('m.room.canonical_alias', 'alias'),
-        topic: text('m.room.topic', 'topic'),
-        encrypted: r.state.has('m.room.encryption\u0000'),
-        members: [...r.state.values()]
-          .filter((e) => e.type === 'm.room.member' && (e.content as { membership?: string }).membership === 'join')
-          .map((e) => String(e.state_key))
-          .sort(),
-      });
+        expectedRoom(roomId, {
+          name: text('m.room.name', 'name'),
+          canonicalAlias: text('m.room.canonical_alias', 'alias'),
+          topic: text('m.room.topic', 'topic'),
+          encrypted: r.state.has('m.room.encryption\u0000'),
+          members: [...r.state.values()]
+            .filter((e) => e.type === 'm.room.member')
+            .map((e) => {
+              const c = e.content as { membership?: string; displayname?: unknown };
+              const m: StreamMember = { userId: String(e.state_key), membership: String(c.membership) };
+              if (typeof c.displayname === 'string' && c.displayname !== '') m.displayName = c.displayname;
+              return m;
+            }),
+        }),
+      );
     }
     return t;
   };

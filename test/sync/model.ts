@@ -15,6 +15,8 @@
  * - `m.room.name`, `m.room.topic`, `m.room.canonical_alias`, `m.room.encryption` set RoomInfo.
  */
 
+import { expectedRoom, type ExpectedRoom } from '../support/sync-stream.js';
+
 type Json = Record<string, unknown>;
 
 interface ModelRoom {
@@ -23,13 +25,15 @@ interface ModelRoom {
   alias?: string;
   encrypted: boolean;
   memberships: Map<string, string>;
+  /** Display name per user, from their current member event (gone when it is redacted). */
+  names: Map<string, string>;
   /** The current event of each state key, and its origin_server_ts. */
   current: Map<string, { id: string; ts: number }>;
 }
 
 /** The same document `inspectAll` produces. */
 export interface ModelDocument {
-  rooms: { roomId: string; name: string | null; canonicalAlias: string | null; topic: string | null; encrypted: boolean; members: string[] }[];
+  rooms: ExpectedRoom[];
   users: { userId: string; rooms: string[] }[];
 }
 
@@ -94,7 +98,7 @@ export class RoomModel {
     const lastOwnJoin = rebuild ? entries.findLastIndex(({ e }) => this.#isOwnJoin(e)) : -1;
     const room = (): ModelRoom => {
       let r = this.#rooms.get(roomId);
-      if (r === undefined) this.#rooms.set(roomId, (r = { encrypted: false, memberships: new Map(), current: new Map() }));
+      if (r === undefined) this.#rooms.set(roomId, (r = { encrypted: false, memberships: new Map(), names: new Map(), current: new Map() }));
       return r;
     };
     entries.forEach(({ e, seen, timeline }, i) => {
@@ -108,6 +112,7 @@ export class RoomModel {
         if (key === 'm.room.name ') r.name = undefined;
         else if (key === 'm.room.topic ') r.topic = undefined;
         else if (key === 'm.room.canonical_alias ') r.alias = undefined;
+        else if (key.startsWith('m.room.member ')) r.names.delete(key.slice('m.room.member '.length));
         return;
       }
       if (typeof e.state_key !== 'string') return;
@@ -135,6 +140,9 @@ export class RoomModel {
             return;
           }
           room().memberships.set(String(e.state_key), membership);
+          const name = nonEmpty(content.displayname);
+          if (name === undefined) room().names.delete(String(e.state_key));
+          else room().names.set(String(e.state_key), name);
           return;
         }
         case 'm.room.name':
@@ -160,7 +168,16 @@ export class RoomModel {
       const r = this.#rooms.get(roomId)!;
       const members = [...r.memberships].filter(([, m]) => m === 'join').map(([u]) => u).sort(byCodeUnit);
       for (const u of members) users.set(u, [...(users.get(u) ?? []), roomId]);
-      return { roomId, name: r.name ?? null, canonicalAlias: r.alias ?? null, topic: r.topic ?? null, encrypted: r.encrypted, members };
+      return expectedRoom(roomId, {
+        name: r.name ?? null,
+        canonicalAlias: r.alias ?? null,
+        topic: r.topic ?? null,
+        encrypted: r.encrypted,
+        members: [...r.memberships].map(([userId, membership]) => {
+          const displayName = r.names.get(userId);
+          return displayName === undefined ? { userId, membership } : { userId, membership, displayName };
+        }),
+      });
     });
     return {
       rooms,

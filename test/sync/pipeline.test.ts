@@ -270,7 +270,7 @@ describe('Pipeline', () => {
       const commit = vi.spyOn(store, 'commit');
       await pipeline.process(withInvite(s, 'token-1'), { metaWithToken: (invites) => pending.record(invites) });
       expect(commit).toHaveBeenCalledTimes(1);
-      expect(commit.mock.calls[0]![0].meta?.map((w) => w.key)).toEqual(['pending-invites']);
+      expect(commit.mock.calls[0]![0].meta?.map((w) => w.key)).toEqual(['pending-invites', 'bot-user-id']);
       await store.close();
       const after = await reopen(store.dataDir);
       expect(await after.store.syncToken()).toBe('token-1');
