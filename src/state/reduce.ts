@@ -98,6 +98,16 @@ export function needsSnapshot(entries: readonly RoomEntry[], view: Pick<RoomView
 }
 
 /**
+ * A room whose events the guard has all seen, timeline included, is a response read again (a
+ * replay re-run, a client resumed from an older token), not news from the server: nothing in it
+ * applies, so that the store never goes back to an older response's state. A real state reset
+ * comes with the timeline after its gap, or with no timeline at all.
+ */
+export function isRedelivery(entries: readonly RoomEntry[]): boolean {
+  return entries.length > 0 && entries.every((e) => e.seen) && entries.some((e) => e.timeline === true);
+}
+
+/**
  * What the pipeline must read of the stored members before planning a tracked room: the users
  * of seen member events (to compare with what is current), or all members when the response
  * redacts something (a redaction names only an event id).
@@ -105,6 +115,7 @@ export function needsSnapshot(entries: readonly RoomEntry[], view: Pick<RoomView
 export function memberReads(entries: readonly RoomEntry[]): { all: boolean; users: UserId[] } {
   const users = new Set<UserId>();
   let all = false;
+  if (isRedelivery(entries)) return { all, users: [] };
   for (const entry of entries) {
     const e = entry.event;
     if (e.kind === 'redaction' && e.redacts !== undefined) all = true;
@@ -236,6 +247,7 @@ function toPredecessor(p: { roomId: string; eventId?: string }): RoomInfo['prede
 export function planRoom(roomId: RoomId, entries: readonly RoomEntry[], view: RoomView): RoomPlan {
   const bot = view.botUserId;
   const snapshot = view.forceSnapshot === true || needsSnapshot(entries, view);
+  if (!snapshot && isRedelivery(entries)) return { ops: [], fresh: [], snapshot: false, stateResets: 0 };
   const ops: StoreOp[] = [];
   const fresh: TrackedEvent[] = [];
   let info = view.info;

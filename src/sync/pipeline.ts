@@ -269,6 +269,7 @@ export class Pipeline {
             [stateAfter, 'state-after'],
           ];
     const timelineAt = new Map<EventId, number>();
+    const stateAt = new Map<EventId, number>();
     for (const [events, block] of blocks) {
       const isStateBlock = block !== 'timeline';
       for (const rawEvent of events) {
@@ -292,6 +293,10 @@ export class Pipeline {
         }
         // The same event in the state block and the timeline, or twice in one list.
         if (ids.has(eventId)) {
+          // Kept where it came first, but it is in the timeline: that says whether the room's
+          // block is news or a response read again (isRedelivery).
+          const at = block === 'timeline' ? stateAt.get(eventId) : undefined;
+          if (at !== undefined) p.inTimeline[at] = true;
           result.duplicates++;
           continue;
         }
@@ -301,6 +306,7 @@ export class Pipeline {
         p.inTimeline.push(!isStateBlock);
         p.roles.push(stateAfter !== undefined && block === 'timeline' && isStateEvent(decoded.event) ? 'effects' : 'both');
         if (block === 'timeline') timelineAt.set(eventId, p.events.length - 1);
+        else stateAt.set(eventId, p.events.length - 1);
       }
     }
     return p;

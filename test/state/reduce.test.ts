@@ -271,9 +271,19 @@ describe('planRoom', () => {
     const before = s.topic(ALICE, 'one');
     const after = s.topic(ALICE, 'two');
     const info: RoomInfo = { ...tracking, topic: 'two', stateIds: { 'm.room.topic': after.event_id as EventId } };
-    const r = plan([old(before), { ...old(after), timeline: true }], info);
+    // With something new in it: a response read again in part (a crash between its batches).
+    const r = plan([old(before), { ...old(after), timeline: true }, { ...fresh(s.message(ALICE, 'new')), timeline: true }], info);
     expect(infoAfter(r.ops)?.topic).toBe('two');
     expect(r.stateResets).toBe(0);
+  });
+
+  it('changes nothing when a response is read again whole (every event seen, timeline included)', () => {
+    const s = new SyncBuilder();
+    const before = s.topic(ALICE, 'one');
+    const after = s.topic(ALICE, 'two');
+    const info: RoomInfo = { ...tracking, topic: 'two', stateIds: { 'm.room.topic': after.event_id as EventId } };
+    const r = plan([old(before), { ...old(s.message(ALICE, 'hi')), timeline: true }], info);
+    expect(r).toEqual({ ops: [], fresh: [], snapshot: false, stateResets: 0 });
   });
 
   it('skips a re-delivered timeline event older than the current one: the guard dedups it', () => {
@@ -294,14 +304,15 @@ describe('planRoom', () => {
     const s = new SyncBuilder();
     const join = s.member(ALICE, 'join');
     const leave = s.member(ALICE, 'leave', { prev: 'join' });
-    const r = planRoom(ROOM, [{ ...old(leave), timeline: true }], {
+    const message = s.message(ALICE, 'new');
+    const r = planRoom(ROOM, [{ ...old(leave), timeline: true }, { ...fresh(message), timeline: true }], {
       botUserId: BOT,
       info: tracking,
       now: NOW,
       members: new Map([[ALICE, { membership: 'join', eventId: join.event_id as EventId, ts: join.origin_server_ts as number }]]),
     });
     expect(membersAfter(r.ops, [ALICE, BOT])).toEqual([BOT]);
-    expect(r.fresh).toEqual([]);
+    expect(r.fresh.map((e) => e.eventId)).toEqual([message.event_id]);
   });
 
   it('ignores seen events of a room the store does not track', () => {

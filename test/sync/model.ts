@@ -72,7 +72,11 @@ export class RoomModel {
         const stateCount = (r.state?.events ?? []).filter((e) => typeof e.event_id === 'string' && isObject(e.content)).length;
         for (const [i, e] of events.entries()) {
           const key = `${roomId} ${String(e.event_id)}`;
-          if (inResponse.has(key)) continue;
+          if (inResponse.has(key)) {
+            const kept = entries.find((x) => x.e.event_id === e.event_id);
+            if (kept !== undefined && i >= stateCount) kept.timeline = true;
+            continue;
+          }
           inResponse.add(key);
           const seen = this.#applied.has(key);
           entries.push({ e, seen, timeline: i >= stateCount });
@@ -94,6 +98,8 @@ export class RoomModel {
       ({ e, seen }) => !seen && this.#isOwnJoin(e) && (!this.#rooms.has(roomId) || (prevOf(e) !== undefined && prevOf(e) !== 'join')),
     );
     if (rebuild) this.#rooms.delete(roomId);
+    // A room whose events were all seen, timeline included, is a response read again: nothing applies.
+    if (!rebuild && entries.length > 0 && entries.every((x) => x.seen) && entries.some((x) => x.timeline)) return;
     // While rebuilding, the bot's leave before its last join is history the rejoin undid.
     const lastOwnJoin = rebuild ? entries.findLastIndex(({ e }) => this.#isOwnJoin(e)) : -1;
     const room = (): ModelRoom => {
