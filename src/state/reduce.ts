@@ -304,7 +304,9 @@ export function planRoom(roomId: RoomId, entries: readonly RoomEntry[], view: Ro
       continue;
     }
 
-    const key = trackedKey(e);
+    // In a snapshot nothing compares with what was stored: a member's key string is not needed,
+    // and this loop is what a cold replay spends its time in.
+    const key = snapshot && e.kind === 'member' ? '' : trackedKey(e);
     if (key === undefined) continue;
     if (!snapshot && seen) {
       // A seen event in a room we do not track is history. In one we do, a state-block event
@@ -318,8 +320,10 @@ export function planRoom(roomId: RoomId, entries: readonly RoomEntry[], view: Ro
       // The bot's own leave or ban is the room's end, an effect of the event: once, when fresh.
       if (e.kind === 'member' && e.userId === bot && e.membership !== 'join') continue;
     }
-    if (!before.has(key)) before.set(key, currentId(key, e));
-    last.set(key, { id: e.eventId, seen });
+    if (!snapshot) {
+      if (!before.has(key)) before.set(key, currentId(key, e));
+      last.set(key, { id: e.eventId, seen });
+    }
 
     if (e.kind === 'member') {
       const isBot = e.userId === bot;
