@@ -56,7 +56,7 @@ RUN mkdir -p /data && chown node:node /data
 VOLUME ["/data"]
 USER node
 
-# The health and metrics endpoint (GET /healthz, GET /metrics). It listens on every interface of
+# The health and metrics endpoint (GET /livez, /readyz, /healthz, /metrics). It listens on every interface of
 # the container so that Prometheus in a neighbouring container can scrape it; publish the port only
 # where you want it (e.g. -p 127.0.0.1:9464:9464). Change it with ROOMKEEPER_HTTP_LISTEN, not in a
 # config file: the variable replaces the file's whole `http` section. ROOMKEEPER_HTTP_LISTEN=off
@@ -65,9 +65,9 @@ EXPOSE 9464
 
 # No curl in the slim image: Node's own fetch asks the endpoint. The port follows
 # ROOMKEEPER_HTTP_LISTEN. The start period covers the first sync, which must complete before
-# /healthz answers 200.
+# /readyz answers 200.
 HEALTHCHECK --interval=30s --timeout=5s --start-period=120s --retries=3 \
-  CMD ["node", "-e", "const p=/:(\\d+)$/.exec(process.env.ROOMKEEPER_HTTP_LISTEN||'')?.[1]||'9464';fetch('http://127.0.0.1:'+p+'/healthz',{signal:AbortSignal.timeout(4000)}).then(r=>process.exit(r.ok?0:1),()=>process.exit(1))"]
+  CMD ["node", "-e", "const p=/:(\\d+)$/.exec(process.env.ROOMKEEPER_HTTP_LISTEN||'')?.[1]||'9464';fetch('http://127.0.0.1:'+p+'/readyz',{signal:AbortSignal.timeout(4000)}).then(r=>process.exit(r.ok?0:1),()=>process.exit(1))"]
 
 # Exec form: node is PID 1 and receives SIGTERM from `docker stop` itself (a shell in between
 # would not pass it on). The daemon handles it by finishing the commit in flight and closing the

@@ -14,7 +14,10 @@ export type ErrorCode =
   | 'HOMESERVER_UNREACHABLE'
   | 'HOMESERVER_ERROR'
   | 'TOKEN_INVALID'
-  | 'CRYPTO_UNAVAILABLE';
+  | 'SYNC_NOT_COMMITTED'
+  | 'CRYPTO_UNAVAILABLE'
+  | 'BAD_ID'
+  | 'STORE_CLOSED';
 
 /** The one error class of roomkeeper: a stable code, a readable message, and the cause. */
 export class RoomkeeperError extends Error {

@@ -1,28 +1,29 @@
-import { handleInvite } from '../matrix/invites.js';
-import { createRegistry, builtinCommands } from '../commands/registry.js';
+import { builtinCommands, createRegistry } from '../commands/registry.js';
 import { RateLimiter } from '../commands/rate-limit.js';
 import { redactConfig, type Config } from '../config/index.js';
-import { RoomkeeperError } from '../errors.js';
-import { assessHealth, DEFAULT_MAX_SYNC_AGE_MS } from '../http/health.js';
 import { Metrics } from '../http/metrics.js';
-import { startHttpServer, type HttpServer } from '../http/server.js';
 import type { Logger } from '../log.js';
-import { RoomkeeperClient } from '../matrix/client.js';
-import { openCryptoStore } from '../matrix/crypto.js';
-import { loginOnce } from '../matrix/login.js';
+import { createRoomkeeperClient } from '../matrix/client.js';
+import { reportEncryption } from '../matrix/crypto.js';
 import { DEFAULT_RETRY_POLICY, type RetryPolicy } from '../matrix/retry.js';
+import { loadMatrixSdk } from '../matrix/sdk.js';
 import { routeSdkLogs } from '../matrix/sdk-log.js';
 import { MetaStorageProvider } from '../matrix/storage.js';
-import { parseUserId, type RoomId, type UserId } from '../state/ids.js';
-import { eventType } from '../state/events.js';
+import { serial } from '../serial.js';
+import type { RoomId, UserId } from '../state/ids.js';
 import { Store } from '../store/store.js';
 import { Pipeline } from '../sync/pipeline.js';
-import { reconcile, type ReconcileReport, type RoomSource } from '../sync/reconcile.js';
+import { reconcile, type ReconcileReport } from '../sync/reconcile.js';
 import { DirectRooms } from './direct-rooms.js';
 import { Effects } from './effects.js';
-import { PendingInvites } from './pending-invites.js';
 import { gappyRechecker } from './gappy-recheck.js';
+import { Readiness, startHealthEndpoint } from './health-endpoint.js';
+import { InviteService } from './invite-service.js';
+import { PendingInvites } from './pending-invites.js';
+import { PruneScheduler } from './prune-scheduler.js';
+import { accessTokenOf, botIdentity } from './session.js';
 import { statusSource } from './status.js';
+import { createSyncSink } from './sync-sink.js';
 
 export interface DaemonOptions {
   config: Config;
@@ -45,6 +46,8 @@ export interface Daemon {
   httpUrl?: string;
   /** Resolves when the daemon stops for good on its own (e.g. its token was revoked) with the error. */
   fatal: Promise<unknown>;
+  /** Resolves once every command committed so far is answered (replies go out in the background). */
+  answered(): Promise<void>;
   /** Stops syncing, finishes the batch in flight, and closes everything. */
   stop(): Promise<void>;
 }
@@ -62,24 +65,35 @@ async function within(work: Promise<unknown>, ms: number): Promise<void> {
   }
 }
 
-/**
- * Runs async work one piece at a time. The pipeline and reconciliation both read the store and
- * then write what they read decides: a re-check in the background committing between a sync's
- * read and its write (or the other way round) would lose one of the two.
- */
-function serializer(): <T>(fn: () => Promise<T>) => Promise<T> {
-  let tail: Promise<unknown> = Promise.resolve();
-  return (fn) => {
-    const run = tail.then(fn, fn);
-    tail = run.catch(() => undefined);
-    return run;
-  };
+/** What to undo at shutdown, undone in reverse; a failing step is logged and the rest still run. */
+class Teardown {
+  readonly #steps: (() => Promise<void> | void)[] = [];
+  readonly #log: Logger;
+
+  constructor(log: Logger) {
+    this.#log = log;
+  }
+
+  push(step: () => Promise<void> | void): void {
+    this.#steps.push(step);
+  }
+
+  async run(): Promise<void> {
+    for (const step of this.#steps.splice(0).reverse()) {
+      try {
+        await step();
+      } catch (err) {
+        this.#log.warn({ err }, 'error while shutting down');
+      }
+    }
+  }
 }
 
 /**
- * Starts the daemon: store → login → client → pipeline → commands → sync (reconciliation after
- * the first response), plus the prune schedule and the HTTP endpoint. Throws a RoomkeeperError for what the operator
- * must fix (data dir in use, token rejected).
+ * Starts the daemon, wiring its services: store → health endpoint → login → client → pipeline,
+ * invites, commands and effects → sync sink → sync (reconciliation after the first response) →
+ * prune schedule. Throws a RoomkeeperError for what the operator must fix (data dir in use,
+ * token rejected). It wires; the services decide.
  */
 export async function startDaemon(options: DaemonOptions): Promise<Daemon> {
   const { config, log, version, signal } = options;
@@ -87,95 +101,84 @@ export async function startDaemon(options: DaemonOptions): Promise<Daemon> {
   signal?.throwIfAborted();
   const startedAt = now();
   log.info({ version, config: redactConfig(config) }, 'starting roomkeeper');
-  routeSdkLogs(log, { secrets: config.auth.method === 'accessToken' ? [config.auth.accessToken] : [config.auth.password] });
+  // Before anything that needs the SDK; its logs go to pino from its first line on.
+  const { availability } = loadMatrixSdk();
+  const sdkLogs = routeSdkLogs(log, { secrets: config.auth.method === 'accessToken' ? [config.auth.accessToken] : [config.auth.password] });
+  reportEncryption({ enabled: config.encryption.enabled, availability, log });
 
   const store = await Store.open(config.dataDir);
-  const cleanup: (() => Promise<void> | void)[] = [() => store.close()];
-  const closeAll = async () => {
-    for (const fn of cleanup.reverse()) {
-      try {
-        await fn();
-      } catch (err) {
-        log.warn({ err }, 'error while shutting down');
-      }
-    }
-  };
-
+  const teardown = new Teardown(log);
+  teardown.push(() => store.close());
   try {
-    const storage = new MetaStorageProvider(store.meta, log);
-    const accessToken =
-      config.auth.method === 'accessToken'
-        ? config.auth.accessToken
-        : (await loginOnce({ homeserverUrl: config.homeserverUrl, userId: config.auth.userId, password: config.auth.password, kv: store.meta, log, retry: options.retry })).accessToken;
-    routeSdkLogs(log, { secrets: [accessToken] });
+    // Up before logging in, so that while the homeserver is down /readyz says so.
+    const readiness = new Readiness(now);
+    teardown.push(() => void (readiness.storeOpen = false));
+    const metrics = new Metrics({
+      source: { roomCount: async () => (await store.rooms.allRooms()).length, userCount: () => store.rooms.userCount(), guardEntries: () => store.guard.count() },
+      commandNames: builtinCommands.map((c) => c.name),
+    });
+    const http = await startHealthEndpoint({ http: config.http, readiness, metrics, log });
+    if (http !== undefined) teardown.push(() => http.close());
 
-    let rejectFatal: (err: unknown) => void = () => undefined;
-    const fatal = new Promise<unknown>((resolve) => (rejectFatal = resolve));
-    const client = new RoomkeeperClient({
+    readiness.starting = 'starting: waiting for the homeserver';
+    const storage = new MetaStorageProvider(store.meta, log);
+    const accessToken = await accessTokenOf({ auth: config.auth, homeserverUrl: config.homeserverUrl, kv: store.meta, log, retry: options.retry, signal });
+    sdkLogs.addSecret(accessToken);
+    let reportFatal: (err: unknown) => void = () => undefined;
+    const fatal = new Promise<unknown>((resolve) => (reportFatal = resolve));
+    const client = createRoomkeeperClient({
       homeserverUrl: config.homeserverUrl,
       accessToken,
       storage,
       syncTokens: storage,
       log,
-      cryptoStore: openCryptoStore({ dataDir: config.dataDir, enabled: config.encryption.enabled, log }),
       retry: options.retry,
-      onFatal: (err) => rejectFatal(err),
+      onFatal: (err) => reportFatal(err),
+      onSyncRequest: (seconds, outcome) => metrics.observeSync(seconds, outcome),
     });
-    cleanup.push(() => client.stopAndDrain());
-    const shutdown = new AbortController();
+    teardown.push(() => client.stopAndDrain());
     // The client's retries (of whoami while the homeserver is down, say) end when start-up is abandoned.
     const abandon = () => client.stop();
     signal?.addEventListener('abort', abandon, { once: true });
-    cleanup.push(() => signal?.removeEventListener('abort', abandon));
+    teardown.push(() => signal?.removeEventListener('abort', abandon));
 
-    const who = await client.whoAmIOrFail();
-    const botUserId = parseUserId(who.user_id);
-    if (botUserId === undefined) throw new RoomkeeperError('HOMESERVER_ERROR', `whoami returned "${who.user_id}", which is not a user id`);
-    if (config.auth.userId !== undefined && config.auth.userId !== botUserId) {
-      throw new RoomkeeperError('CONFIG_INVALID', `userId: the access token belongs to ${botUserId}, not ${config.auth.userId}`);
-    }
+    const botUserId = await botIdentity(client, config.auth.userId);
     signal?.throwIfAborted();
     log.info({ botUserId }, 'logged in');
 
     const pipeline = new Pipeline(store, { botUserId, log, now });
-    const metrics = new Metrics({
-      source: { roomCount: async () => (await store.rooms.allRooms()).length, userCount: () => store.rooms.userCount(), guardEntries: () => store.guard.count() },
-      commandNames: builtinCommands.map((c) => c.name),
-    });
-    const direct = new DirectRooms(store, client, log);
+    readiness.lastSyncAt = () => pipeline.totals.lastCommitAt;
+    const direct = new DirectRooms({ store, account: client, botUserId, log, now });
     await direct.load();
-
-    const rooms: RoomSource = {
-      joinedRooms: async () => (await client.getJoinedRooms()) as RoomId[],
-      roomState: (roomId) => client.getRoomState(roomId),
-    };
     const pending = new PendingInvites(store.meta, log.child({ mod: 'invites' }));
-    // Rooms joined from an invite whose join the pipeline has not seen yet.
-    const joining = new Set<RoomId>();
-    const exclusive = serializer();
-    const reconcileNow = (only?: RoomId): Promise<ReconcileReport> =>
-      exclusive(() =>
-        reconcile(
-          {
-            store,
-            pipeline,
-            source: rooms,
-            botUserId,
-            log: log.child({ mod: 'reconcile' }),
-            isJoining: (roomId) => joining.has(roomId) || pending.get(roomId) !== undefined,
-          },
-          only,
-        ),
-      );
     const unanswered = await pending.load();
-    const inviteBackoff = { ...DEFAULT_RETRY_POLICY, ...options.retry };
+    const shutdown = new AbortController();
+    const invites = new InviteService({
+      client,
+      policy: config.autoJoin,
+      pending,
+      log: log.child({ mod: 'invites' }),
+      backoff: { ...DEFAULT_RETRY_POLICY, ...options.retry },
+      signal: shutdown.signal,
+    });
 
-    const prune = async (olderThanMs: number): Promise<number> => {
-      const started = now();
-      const removed = await store.guard.prune(started - olderThanMs);
-      log.info({ removed, durationMs: now() - started }, 'pruned the guard');
-      return removed;
+    // The pipeline and reconciliation both read the store and then write what they read decides: a
+    // re-check in the background committing between a sync's read and its write (or the other way
+    // round) would lose one of the two.
+    const exclusive = serial();
+    const reconcileDeps = {
+      store,
+      pipeline,
+      source: {
+        joinedRooms: async () => (await client.getJoinedRooms()) as RoomId[],
+        roomState: (roomId: RoomId) => client.getRoomState(roomId),
+      },
+      botUserId,
+      log: log.child({ mod: 'reconcile' }),
+      isJoining: (roomId: RoomId) => invites.isJoining(roomId),
     };
+    const reconcileNow = (only?: RoomId): Promise<ReconcileReport> => exclusive(() => reconcile(reconcileDeps, only));
+    const pruning = new PruneScheduler({ guard: store.guard, retentionMs: config.guard.retentionMs, intervalMs: config.guard.pruneIntervalMs, log, now });
 
     const effects = new Effects({
       client,
@@ -189,7 +192,7 @@ export async function startDaemon(options: DaemonOptions): Promise<Daemon> {
         botId: botUserId,
         status: statusSource(store, pipeline.totals, version, startedAt),
         reconcile: reconcileNow,
-        prune,
+        prune: (olderThanMs) => pruning.prune(olderThanMs),
         defaultPruneAgeMs: config.guard.retentionMs,
         prefix: config.commandPrefix,
         admins: new Set(config.admins),
@@ -199,116 +202,61 @@ export async function startDaemon(options: DaemonOptions): Promise<Daemon> {
         rateLimiter: new RateLimiter({ limit: config.commands.rateLimit.count, windowMs: config.commands.rateLimit.windowMs }),
         log: log.child({ mod: 'commands' }),
       },
-      onInvite: async (first) => {
-        const deps = { client, policy: inviteAsPolicy(config), log: log.child({ mod: 'invites' }), backoff: inviteBackoff, signal: shutdown.signal };
-        for (let invite = first; ; ) {
-          const generation = pending.generation(invite.roomId);
-          const outcome = await handleInvite(deps, invite);
-          // An answer cut short by a shutdown is kept for the next run.
-          if (shutdown.signal.aborted) return outcome === 'joined';
-          // Effects answers one invite of a room at a time and drops the ones that come meanwhile:
-          // a join that failed because the invite was withdrawn must try the renewed one.
-          if (outcome !== 'joined' && pending.generation(invite.roomId) !== generation) {
-            invite = pending.get(invite.roomId) ?? invite;
-            continue;
-          }
-          if (outcome === 'joined') joining.add(invite.roomId);
-          await pending.remove(invite.roomId);
-          return outcome === 'joined';
-        }
-      },
+      onInvite: (invite) => invites.answer(invite),
+      onCommand: (name, outcome) => metrics.countCommand(name, outcome),
       onGappy: config.reconcile.afterGappySync ? gappyRechecker(reconcileNow, config.reconcile.minIntervalMs, now) : undefined,
     });
-
     // Stops syncing (finishing the batch in flight) before effects are drained, so that no new
     // effect starts while they are; the shutdown signal then cuts their retries short.
-    cleanup.push(async () => {
+    teardown.push(async () => {
       await client.stopAndDrain();
       shutdown.abort();
       await within(effects.drain(), DRAIN_GRACE_MS);
     });
-    // The first sync of a data dir that has never synced carries history, not new commands.
-    let synced = (await store.syncToken()) !== undefined;
-    let reconcilePending = config.reconcile.onStart;
+
     // The first sync returns at once, whether or not there is news, so that start-up
     // reconciliation (which waits for it) is not held up by a quiet long-poll.
     const longPollMs = client.syncingTimeout;
     client.syncingTimeout = 0;
-    let lastSinkEnd = now();
-    client.setSyncSink(async (body) => {
-      client.syncingTimeout = longPollMs;
-      metrics.observeSync((now() - lastSinkEnd) / 1000);
-      const started = performance.now();
-      // On disk in the commit that moves the token past them (see PendingInvites).
-      const result = await exclusive(() => pipeline.process(body, { metaWithToken: (invites) => pending.record(invites) }));
-      for (const roomId of result.snapshots) joining.delete(roomId);
-      metrics.observeCommit((performance.now() - started) / 1000);
-      for (const f of result.fresh) metrics.countEvents('applied', eventType(f.event));
-      metrics.countEvents('duplicate', undefined, result.duplicates);
-      metrics.countEvents('invalid', undefined, result.invalid);
-      await effects.after(result, !synced);
-      synced = true;
-      // After the first sync rather than before it: a snapshot from /state taken before would be
-      // followed by that sync's older events, which the guard has not seen (only the current
-      // state is marked) and which would be applied over the newer state. Inside the sink, so
-      // that the next response waits for it.
-      if (reconcilePending) {
-        try {
-          await reconcileNow();
-          reconcilePending = false;
-        } catch (err) {
-          log.warn({ err }, 'start-up reconciliation failed; trying again after the next sync');
-        }
-      }
-      lastSinkEnd = now();
-    });
+    client.setSyncSink(
+      createSyncSink({
+        pipeline,
+        exclusive,
+        pending,
+        invites,
+        effects,
+        metrics,
+        // The first sync of a data dir that has never synced carries history, not new commands.
+        synced: (await store.syncToken()) !== undefined,
+        reconcileOnStart: config.reconcile.onStart ? () => reconcileNow() : undefined,
+        onFirstResponse: () => void (client.syncingTimeout = longPollMs),
+        log,
+      }),
+    );
     // Invites a previous run did not get to answer, handed to effects as a response of their own
     // (initial: nothing in it is a command).
     if (unanswered.length > 0) {
-      await effects.after({ applied: 0, duplicates: 0, invalid: 0, fresh: [], invites: unanswered, snapshots: [], gappy: [], stateResets: 0 }, true);
+      effects.after({ applied: 0, duplicates: 0, invalid: 0, fresh: [], invites: unanswered, snapshots: [], gappy: [], stateResets: 0 }, true);
     }
 
     await client.start();
     signal?.throwIfAborted();
+    readiness.starting = undefined;
     log.info('syncing');
 
-    const pruneTimer = setInterval(() => {
-      prune(config.guard.retentionMs).catch((err: unknown) => log.error({ err }, 'scheduled prune failed'));
-    }, config.guard.pruneIntervalMs);
-    cleanup.push(() => clearInterval(pruneTimer));
-
-    let http: HttpServer | undefined;
-    if (config.http.enabled) {
-      let open = true;
-      cleanup.push(() => {
-        open = false;
-      });
-      http = await startHttpServer({
-        host: config.http.host,
-        port: config.http.port,
-        metrics,
-        log,
-        health: () => assessHealth({ storeOpen: open, lastSyncAt: pipeline.totals.lastCommitAt, now: now(), maxSyncAgeMs: DEFAULT_MAX_SYNC_AGE_MS }),
-      });
-      const server = http;
-      cleanup.push(() => server.close());
-    }
+    pruning.start();
+    teardown.push(() => pruning.stop());
 
     let stopping: Promise<void> | undefined;
     return {
       botUserId,
       httpUrl: http?.url,
       fatal,
-      stop: () => (stopping ??= closeAll()),
+      answered: () => effects.answered(),
+      stop: () => (stopping ??= teardown.run()),
     };
   } catch (err) {
-    await closeAll();
+    await teardown.run();
     throw err;
   }
 }
-
-function inviteAsPolicy(config: Config) {
-  const p = config.autoJoin;
-  return p.mode === 'allow' ? { allow: { users: p.users, servers: p.servers } } : p.mode;
-}
-

@@ -1,6 +1,7 @@
-import { handleCommand, type DispatchDeps } from '../commands/dispatch.js';
-import type { Reply } from '../commands/render.js';
+import { handleCommand, type CommandOutcome, type DispatchDeps } from '../commands/dispatch.js';
+import { code, line, reply, type Reply } from '../commands/render.js';
 import type { Logger } from '../log.js';
+import { serial, type Serial } from '../serial.js';
 import type { RoomId, UserId } from '../state/ids.js';
 import type { Store } from '../store/store.js';
 import type { Invite, ProcessResult } from '../sync/pipeline.js';
@@ -20,6 +21,8 @@ export interface EffectsDeps {
   log: Logger;
   /** Accepts or declines an invite; resolves to whether the bot joined. Never rejects. */
   onInvite: (invite: Invite) => Promise<boolean>;
+  /** Told of every command handled, by name and outcome (metrics). */
+  onCommand?: (name: string | undefined, outcome: CommandOutcome) => void;
   /** Re-checks a room after a gappy sync (config), rate limited by the caller. */
   onGappy?: (roomId: RoomId) => Promise<void>;
   now: () => number;
@@ -28,13 +31,19 @@ export interface EffectsDeps {
 /**
  * What happens after a /sync response is committed: replies to commands, invites, m.direct and
  * gappy-room re-checks. A response's effects run only after its commit and the guard makes each
- * event fresh once, so every reply goes out at most once.
+ * event fresh once, so every reply goes out at most once. Commands are answered in the
+ * background, one room's in the order they came: a slow one (`!prune` of a big guard) holds up
+ * neither the sync loop nor other rooms.
  */
 export class Effects {
   readonly #deps: EffectsDeps;
   readonly #log: Logger;
   readonly #background = new Set<Promise<unknown>>();
   readonly #invitesInFlight = new Set<RoomId>();
+  /** One queue per room with commands or notices under way; a room's queue goes when it empties. */
+  readonly #rooms = new Map<RoomId, { queue: Serial; pending: number }>();
+  /** Rooms whose "cannot read encrypted messages" notice is on its way, so that one response sends one. */
+  readonly #encryptedNotices = new Set<RoomId>();
 
   constructor(deps: EffectsDeps) {
     this.#deps = deps;
@@ -45,22 +54,27 @@ export class Effects {
    * Runs the effects of one committed response. `initial` is set for the first sync of a fresh
    * data dir, whose timelines are history: nothing in them is answered.
    */
-  async after(result: ProcessResult, initial: boolean): Promise<void> {
+  after(result: ProcessResult, initial: boolean): void {
     if (result.direct !== undefined) this.#deps.direct.update(result.direct);
     for (const invite of result.invites) this.#invite(invite);
     if (this.#deps.onGappy !== undefined) for (const roomId of result.gappy) this.#spawn(this.#deps.onGappy(roomId));
     if (initial) return;
+    // The response that brings the bot's join also brings the timeline before it: history.
+    // Timeline order says so even when timestamps cannot (same millisecond, skewed clocks).
     const joinedAt = this.#ownJoins(result);
     for (const [i, fresh] of result.fresh.entries()) {
       const e = fresh.event;
-      if (fresh.section !== 'join' || e.kind !== 'message' || e.body === undefined) continue;
+      if (fresh.section !== 'join' || e.sender === this.#deps.botUserId) continue;
+      if (i < (joinedAt.get(fresh.roomId) ?? -1)) continue;
+      if (e.kind === 'other' && e.type === 'm.room.encrypted') {
+        this.#encryptedMessage(fresh.roomId, e.sender);
+        continue;
+      }
+      if (e.kind !== 'message' || e.body === undefined) continue;
       // Notices are what bots send; answering them invites bot-to-bot loops.
       if (e.msgtype !== undefined && e.msgtype !== 'm.text') continue;
-      if (e.sender === this.#deps.botUserId) continue;
-      // The response that brings the bot's join also brings the timeline before it: history.
-      // Timeline order says so even when timestamps cannot (same millisecond, skewed clocks).
-      if (i < (joinedAt.get(fresh.roomId) ?? -1)) continue;
-      await this.#command(fresh.roomId, e.sender, e.body, e.ts);
+      const { sender, body, ts } = e;
+      this.#inRoom(fresh.roomId, () => this.#command(fresh.roomId, sender, body, ts));
     }
   }
 
@@ -75,7 +89,28 @@ export class Effects {
     return joins;
   }
 
-  /** Waits for background work (invites, re-checks) started so far. */
+  /** Resolves once the commands (and notices) of the responses handed over so far are answered. */
+  async answered(): Promise<void> {
+    await Promise.all([...this.#rooms.values()].map(({ queue }) => queue(() => Promise.resolve())));
+  }
+
+  /** Runs `work` in the background after the room's earlier commands and notices. */
+  #inRoom(roomId: RoomId, work: () => Promise<void>): void {
+    let room = this.#rooms.get(roomId);
+    if (room === undefined) {
+      room = { queue: serial(), pending: 0 };
+      this.#rooms.set(roomId, room);
+    }
+    const entry = room;
+    entry.pending++;
+    this.#spawn(
+      entry.queue(work).finally(() => {
+        if (--entry.pending === 0) this.#rooms.delete(roomId);
+      }),
+    );
+  }
+
+  /** Waits for background work (replies, invites, re-checks) started so far. */
   async drain(): Promise<void> {
     while (this.#background.size > 0) await Promise.allSettled([...this.#background]);
   }
@@ -84,13 +119,37 @@ export class Effects {
     const info = await this.#deps.store.rooms.info(roomId);
     // A message from before the bot joined is history, whatever the guard says.
     if (info?.joinedAt !== undefined && ts < info.joinedAt) return;
-    const reply = await handleCommand(this.#deps.dispatch, { sender, roomId, body, now: this.#deps.now() });
+    const { outcome, command, reply } = await handleCommand(this.#deps.dispatch, { sender, roomId, body, now: this.#deps.now() });
+    if (outcome === 'not-a-command') return;
+    this.#deps.onCommand?.(command, outcome);
     if (reply === undefined) return;
     try {
       await this.#deps.client.sendMessage(roomId, reply);
     } catch (err) {
       this.#log.warn({ err, roomId, sender }, 'reply could not be sent');
     }
+  }
+
+  /**
+   * Someone wrote to the bot in a DM it cannot read: it says so once per room (remembered across
+   * restarts), unencrypted since the bot has no keys, with how to reach it instead.
+   */
+  #encryptedMessage(roomId: RoomId, sender: UserId): void {
+    if (!this.#deps.direct.isDirect(roomId) || this.#encryptedNotices.has(roomId)) return;
+    this.#encryptedNotices.add(roomId);
+    const send = async () => {
+      try {
+        if (await this.#deps.direct.encryptedNoticeSent(roomId)) return;
+        await this.#deps.client.sendMessage(roomId, encryptedDmNotice(this.#deps.dispatch.prefix));
+        await this.#deps.direct.markEncryptedNoticeSent(roomId);
+        this.#log.info({ roomId, sender }, 'told the sender that encrypted messages cannot be read');
+      } catch (err) {
+        this.#log.warn({ err, roomId, sender }, 'encrypted-DM notice could not be sent');
+      } finally {
+        this.#encryptedNotices.delete(roomId);
+      }
+    };
+    this.#inRoom(roomId, send);
   }
 
   #invite(invite: Invite): void {
@@ -118,4 +177,12 @@ export class Effects {
     this.#background.add(tracked);
     void tracked.finally(() => this.#background.delete(tracked));
   }
+}
+
+/** The one notice a DM the bot cannot read gets: why, and how to reach it. */
+export function encryptedDmNotice(prefix: string): Reply {
+  return reply(
+    line("I can't read encrypted messages, so I did not see what you wrote here."),
+    line('To talk to me, start a new direct chat with me with encryption turned off, and say ', code(`${prefix}help`), ' there.'),
+  );
 }

@@ -1,3 +1,4 @@
+import { serial } from '../serial.js';
 import type { RoomId } from '../state/ids.js';
 
 /**
@@ -6,14 +7,14 @@ import type { RoomId } from '../state/ids.js';
  */
 export function gappyRechecker(reconcileNow: (roomId: RoomId) => Promise<unknown>, minIntervalMs: number, now: () => number) {
   const last = new Map<RoomId, number>();
-  let queue: Promise<unknown> = Promise.resolve();
+  const oneAtATime = serial();
   return (roomId: RoomId): Promise<void> => {
     const t = now();
     for (const [r, at] of last) if (t - at >= minIntervalMs) last.delete(r);
     if (last.has(roomId)) return Promise.resolve();
     last.set(roomId, t);
-    const run = queue.then(() => reconcileNow(roomId));
-    queue = run.catch(() => undefined);
-    return run.then(() => undefined);
+    return oneAtATime(async () => {
+      await reconcileNow(roomId);
+    });
   };
 }

@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import type { Logger } from '../log.js';
+import { serial } from '../serial.js';
 import { roomIdSchema, userIdSchema } from '../state/ids.js';
 import { META_KEYS } from '../store/meta-keys.js';
 import type { KeyValue, MetaWrite } from '../store/store.js';
@@ -21,7 +22,7 @@ export class PendingInvites {
   /** Bumped each time an invite of the room is added: tells a renewed invite from the one being answered. */
   readonly #generations = new Map<string, number>();
   /** Writes of the whole list, one at a time, so that the last write holds the last list. */
-  #writing: Promise<void> = Promise.resolve();
+  readonly #writes = serial();
 
   constructor(meta: KeyValue, log: Logger) {
     this.#meta = meta;
@@ -83,8 +84,6 @@ export class PendingInvites {
   }
 
   #write(): Promise<void> {
-    const run = this.#writing.then(() => this.#meta.put(KEY, this.#serialized()));
-    this.#writing = run.catch(() => undefined);
-    return run;
+    return this.#writes(() => this.#meta.put(KEY, this.#serialized()));
   }
 }

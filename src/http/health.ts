@@ -1,4 +1,4 @@
-/** What `/healthz` reports: healthy or not, why not, and how old the last good sync is. */
+/** What `/readyz` (and `/healthz`, its older name) reports: healthy or not, why not, and how old the last good sync is. */
 export interface HealthReport {
   ok: boolean;
   /** Why the daemon is not healthy; short, constant wording an operator can grep for. */
@@ -10,6 +10,8 @@ export interface HealthReport {
 /** The facts `assessHealth` judges, gathered by the daemon at request time. */
 export interface HealthFacts {
   storeOpen: boolean;
+  /** What start-up is still waiting for (e.g. the homeserver, to log in); undefined once syncing. */
+  starting?: string;
   /** Local time (ms) of the last committed /sync response; undefined before the first. */
   lastSyncAt: number | undefined;
   now: number;
@@ -24,11 +26,12 @@ export interface HealthFacts {
 export const DEFAULT_MAX_SYNC_AGE_MS = 120_000;
 
 /**
- * Healthy when the store is open and a sync was committed within `maxSyncAgeMs`. Until the first
+ * Ready when the store is open, start-up is over and a sync was committed within `maxSyncAgeMs`. Until the first
  * sync commits the daemon is unavailable; the container HEALTHCHECK's start period covers that.
  */
 export function assessHealth(facts: HealthFacts): HealthReport {
   if (!facts.storeOpen) return { ok: false, reason: 'store not open' };
+  if (facts.starting !== undefined) return { ok: false, reason: facts.starting };
   if (facts.lastSyncAt === undefined) {
     return { ok: false, reason: 'no sync completed yet' };
   }

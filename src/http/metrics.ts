@@ -1,4 +1,5 @@
 import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from 'prom-client';
+import type { CommandOutcome } from '../commands/dispatch.js';
 
 /**
  * The Prometheus metrics of one roomkeeper instance, on a registry of its own rather than
@@ -40,11 +41,7 @@ export const OTHER_LABEL = 'other';
 /** What happened to an event in the pipeline. */
 export type EventOutcome = 'applied' | 'duplicate' | 'invalid';
 
-/**
- * How a command ended: `ok` it ran and replied; `error` it threw (the user saw an error id);
- * `rejected` unreadable, unknown or not allowed to the sender; `rate_limited` refused by the limiter.
- */
-export type CommandOutcome = 'ok' | 'error' | 'rejected' | 'rate_limited';
+export type { CommandOutcome } from '../commands/dispatch.js';
 
 /** How a /sync request ended. */
 export type SyncOutcome = 'ok' | 'error';

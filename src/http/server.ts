@@ -12,7 +12,7 @@ export interface HttpServerOptions {
   host: string;
   /** 0 asks the OS for a free port (tests); `url` tells which one it got. */
   port: number;
-  /** Asked on every GET /healthz; a throw or rejection answers 503. */
+  /** Asked on every GET /readyz and /healthz; a throw or rejection answers 503. */
   health: () => HealthReport | Promise<HealthReport>;
   metrics: Metrics;
   log: Logger;
@@ -28,9 +28,12 @@ export interface HttpServer {
 
 const ALLOWED_METHODS = 'GET, HEAD';
 
+const PATHS = new Set(['/livez', '/readyz', '/healthz', '/metrics']);
+
 /**
- * Starts the HTTP endpoint: `GET /healthz` (200 or 503 with a JSON reason), `GET /metrics`
- * (Prometheus text), 404 for anything else. Fails with CONFIG_INVALID when it cannot listen.
+ * Starts the HTTP endpoint: `GET /livez` (200 while the process runs), `GET /readyz` and its
+ * older name `/healthz` (200 or 503 with a JSON reason), `GET /metrics` (Prometheus text), 404
+ * for anything else. Fails with CONFIG_INVALID when it cannot listen.
  */
 export async function startHttpServer(options: HttpServerOptions): Promise<HttpServer> {
   const log = options.log.child({ mod: 'http' });
@@ -66,7 +69,7 @@ export async function startHttpServer(options: HttpServerOptions): Promise<HttpS
 
   async function handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
     const path = (req.url ?? '/').split('?', 1)[0];
-    if (path !== '/healthz' && path !== '/metrics') {
+    if (!PATHS.has(path ?? '')) {
       send(res, 404, 'text/plain; charset=utf-8', 'not found\n');
       return;
     }
@@ -75,7 +78,12 @@ export async function startHttpServer(options: HttpServerOptions): Promise<HttpS
       send(res, 405, 'text/plain; charset=utf-8', 'method not allowed\n');
       return;
     }
-    if (path === '/healthz') {
+    if (path === '/livez') {
+      // Answering at all is the answer: the event loop runs. Readiness is /readyz's question.
+      send(res, 200, 'application/json; charset=utf-8', JSON.stringify({ status: 'ok' }) + '\n');
+      return;
+    }
+    if (path === '/readyz' || path === '/healthz') {
       const report = await askHealth();
       const body = report.ok
         ? { status: 'ok', lastSyncAgeMs: report.lastSyncAgeMs }

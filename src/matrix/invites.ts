@@ -1,8 +1,15 @@
 import type { Logger } from '../log.js';
-import { classify, DEFAULT_RETRY_POLICY, nextDelay, sleep, type Backoff } from './retry.js';
+import { classify, DEFAULT_RETRY_POLICY, retrying, type Backoff } from './retry.js';
 
-/** Which invites the bot accepts: everyone's, nobody's, or those of listed users or servers. */
-export type InvitePolicy = 'all' | 'none' | { allow: { users?: readonly string[]; servers?: readonly string[] } };
+/**
+ * Which invites the bot accepts: everyone's, nobody's, or those of listed users or servers. The
+ * one shape of the policy: the config's `autoJoin` resolves to it and the daemon passes it as is.
+ */
+export type InvitePolicy =
+  | { mode: 'all' }
+  | { mode: 'none' }
+  /** Invites from one of `users`, or from any user on one of `servers`. */
+  | { mode: 'allow'; users: readonly string[]; servers: readonly string[] };
 
 export type InviteDecision = 'accept' | 'decline';
 
@@ -18,11 +25,11 @@ function serverOf(userId: string): string | undefined {
  * the decision never looks at the room.
  */
 export function decideInvite(policy: InvitePolicy, inviter: string | undefined, _roomId: string): InviteDecision {
-  if (policy === 'all') return 'accept';
-  if (policy === 'none' || inviter === undefined) return 'decline';
-  if (policy.allow.users?.includes(inviter) === true) return 'accept';
+  if (policy.mode === 'all') return 'accept';
+  if (policy.mode === 'none' || inviter === undefined) return 'decline';
+  if (policy.users.includes(inviter)) return 'accept';
   const server = serverOf(inviter);
-  if (server !== undefined && policy.allow.servers?.some((s) => s.toLowerCase() === server) === true) return 'accept';
+  if (server !== undefined && policy.servers.some((s) => s.toLowerCase() === server)) return 'accept';
   return 'decline';
 }
 
@@ -64,23 +71,30 @@ export async function handleInvite(deps: InviteDeps, invite: { roomId: string; i
     }
   }
   const maxAttempts = deps.maxJoinAttempts ?? 5;
-  const backoff = deps.backoff ?? DEFAULT_RETRY_POLICY;
-  for (let attempt = 1; ; attempt++) {
-    try {
-      await client.joinRoom(roomId);
-      log.info({ roomId, inviter, attempt }, 'invite accepted, room joined');
-      return 'joined';
-    } catch (err) {
-      if (attempt >= maxAttempts || classify(err) === 'fatal-token') {
-        log.warn({ err, roomId, inviter, attempts: attempt }, 'joining an invited room failed; giving up');
-        return 'failed';
-      }
-      const delayMs = nextDelay(attempt, backoff);
-      log.warn({ err, roomId, inviter, attempt, delayMs }, 'joining an invited room failed, retrying');
-      if (!(await sleep(delayMs, deps.signal))) {
-        log.warn({ roomId, inviter, attempts: attempt }, 'joining an invited room interrupted by shutdown');
-        return 'failed';
-      }
-    }
+  const fields = { roomId, inviter };
+  let attempts = 0;
+  try {
+    await retrying(
+      async (attempt) => {
+        attempts = attempt;
+        await client.joinRoom(roomId);
+      },
+      {
+        what: 'joining an invited room',
+        fields,
+        policy: deps.backoff ?? DEFAULT_RETRY_POLICY,
+        log,
+        maxAttempts,
+        signal: deps.signal,
+        // Federated joins often fail transiently, with 4xx as well as 5xx; a bad token never heals.
+        shouldRetry: (err) => classify(err) !== 'fatal-token',
+      },
+    );
+    log.info({ ...fields, attempt: attempts }, 'invite accepted, room joined');
+    return 'joined';
+  } catch (err) {
+    if (deps.signal?.aborted === true) log.warn({ ...fields, err, attempts }, 'joining an invited room interrupted by shutdown');
+    else log.warn({ ...fields, err, attempts }, 'joining an invited room failed; giving up');
+    return 'failed';
   }
 }

@@ -3,8 +3,8 @@ import { RoomkeeperError } from '../errors.js';
 import type { Logger } from '../log.js';
 import { META_KEYS } from '../store/meta-keys.js';
 import { errcodeOf } from './homeserver-error.js';
-import { classify, DEFAULT_RETRY_POLICY, retryDelay, sleep, toHomeserverError, type RetryPolicy } from './retry.js';
-import { MatrixAuth } from './sdk.js';
+import { classify, DEFAULT_RETRY_POLICY, retrying, toHomeserverError, type RetryPolicy } from './retry.js';
+import { matrixSdk } from './sdk.js';
 import type { KeyValue } from './storage.js';
 
 /** The device a password login created; kept so that later runs reuse it instead of logging in again. */
@@ -25,6 +25,8 @@ export interface PasswordLoginOptions {
   log: Logger;
   deviceName?: string;
   retry?: Partial<RetryPolicy>;
+  /** Aborting it ends the wait for an unreachable homeserver; the last error is then thrown. */
+  signal?: AbortSignal;
 }
 
 async function storedLogin(kv: KeyValue, log: Logger): Promise<DeviceLogin | undefined> {
@@ -54,33 +56,30 @@ export async function loginOnce(options: PasswordLoginOptions): Promise<DeviceLo
   }
   const policy = { ...DEFAULT_RETRY_POLICY, ...options.retry };
   const request = { method: 'POST', path: '/_matrix/client/v3/login' };
-  for (let attempt = 1; ; attempt++) {
-    try {
-      // MatrixAuth returns a client, not the login response; whoami gives the new device's id.
-      const client = await new MatrixAuth(homeserverUrl).passwordLogin(userId, options.password, options.deviceName ?? 'roomkeeper');
-      const whoami = await client.getWhoAmI();
-      if (whoami.device_id === undefined) {
-        throw new RoomkeeperError('HOMESERVER_ERROR', `${homeserverUrl} did not say which device the login created`);
-      }
-      const login: DeviceLogin = { accessToken: client.accessToken, deviceId: whoami.device_id };
-      await kv.put(DEVICE_LOGIN_KEY, JSON.stringify(login));
-      log.info({ userId, deviceId: login.deviceId }, 'logged in with password; device login stored');
-      return login;
-    } catch (raw) {
-      const kind = classify(raw);
-      if (kind === 'retry') {
-        const delayMs = retryDelay(raw, attempt, policy);
-        log.warn({ err: toHomeserverError(raw, request), attempt, delayMs }, 'login failed, retrying');
-        await sleep(delayMs);
-        continue;
-      }
-      const errcode = errcodeOf(raw);
-      if (errcode === 'M_FORBIDDEN' || errcode === 'M_USER_DEACTIVATED' || kind === 'fatal-token') {
-        throw new RoomkeeperError('TOKEN_INVALID', `the password login of ${userId} was rejected by ${homeserverUrl}: ${errcode ?? 'HTTP 401'}`, {
-          cause: toHomeserverError(raw, request),
-        });
-      }
-      throw toHomeserverError(raw, request);
+  const { MatrixAuth } = matrixSdk();
+  try {
+    return await retrying(
+      async () => {
+        // MatrixAuth returns a client, not the login response; whoami gives the new device's id.
+        const client = await new MatrixAuth(homeserverUrl).passwordLogin(userId, options.password, options.deviceName ?? 'roomkeeper');
+        const whoami = await client.getWhoAmI();
+        if (whoami.device_id === undefined) {
+          throw new RoomkeeperError('HOMESERVER_ERROR', `${homeserverUrl} did not say which device the login created`);
+        }
+        const login: DeviceLogin = { accessToken: client.accessToken, deviceId: whoami.device_id };
+        await kv.put(DEVICE_LOGIN_KEY, JSON.stringify(login));
+        log.info({ userId, deviceId: login.deviceId }, 'logged in with password; device login stored');
+        return login;
+      },
+      { what: 'login', policy, log, signal: options.signal },
+    );
+  } catch (raw) {
+    const errcode = errcodeOf(raw);
+    if (errcode === 'M_FORBIDDEN' || errcode === 'M_USER_DEACTIVATED' || classify(raw) === 'fatal-token') {
+      throw new RoomkeeperError('TOKEN_INVALID', `the password login of ${userId} was rejected by ${homeserverUrl}: ${errcode ?? 'HTTP 401'}`, {
+        cause: toHomeserverError(raw, request),
+      });
     }
+    throw toHomeserverError(raw, request);
   }
 }

@@ -186,7 +186,62 @@ export async function sleep(ms: number, signal?: AbortSignal): Promise<boolean> 
   }
 }
 
+/** The short reason of a failure for a retry's log line: a network code, an HTTP status, or a message's first line. */
+export function failureReason(err: unknown): string {
+  const f = describeFailure(err);
+  if (f.status !== undefined) return f.errcode === undefined ? `HTTP ${f.status}` : `HTTP ${f.status} ${f.errcode}`;
+  if (f.networkCode !== undefined) return f.networkCode;
+  const cause = err instanceof Error ? err.cause : undefined;
+  // A HomeserverError's message repeats the request ("GET /x failed: …"); its cause is the why.
+  if (isRoomkeeperError(err) && cause !== undefined) return failureReason(cause);
+  const text = err instanceof Error ? err.message : String(err);
+  return text.split('\n', 1)[0] ?? text;
+}
+
+// The delay before the next attempt: what the server asked for on a 429, else jittered backoff.
+function retryDelay(err: unknown, attempt: number, policy: Backoff & { random?: () => number }): number {
+  return retryAfterMs(err) ?? nextDelay(attempt, policy, policy.random);
+}
+
+/** How one piece of work is retried by `retrying`. */
 export interface RetryOptions {
+  /** What is tried, a constant phrase: the log line reads "<what> failed, retrying". */
+  what: string;
+  /** The backoff; its `random` (the jitter source) defaults to Math.random. */
+  policy: Backoff & { random?: () => number };
+  log: Logger;
+  /** Bindings for the log line (ids, the request path). */
+  fields?: Record<string, unknown>;
+  /** Attempts, the first included, before the last error is thrown; unlimited when left out. */
+  maxAttempts?: number;
+  /** Aborting it ends the retries: the backoff in progress is cut short and the last error thrown. */
+  signal?: AbortSignal;
+  /** Whether a failure is worth another try; by default what `classify` calls 'retry'. */
+  shouldRetry?: (err: unknown) => boolean;
+}
+
+/**
+ * Runs `fn` until it succeeds, waiting a capped, jittered backoff (or the server's Retry-After)
+ * between attempts; a failure `shouldRetry` refuses, the last attempt's or one after an abort is
+ * thrown as it is. Each retry logs one line: what failed, why, the attempt and the next delay.
+ */
+export async function retrying<T>(fn: (attempt: number) => Promise<T>, options: RetryOptions): Promise<T> {
+  const maxAttempts = options.maxAttempts ?? Infinity;
+  const shouldRetry = options.shouldRetry ?? ((err: unknown) => classify(err) === 'retry');
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return await fn(attempt);
+    } catch (err) {
+      if (isAborted(options.signal) || attempt >= maxAttempts || !shouldRetry(err)) throw err;
+      const retryInMs = retryDelay(err, attempt, options.policy);
+      options.log.warn({ ...options.fields, reason: failureReason(err), attempt, retryInMs }, `${options.what} failed, retrying`);
+      if (!(await sleep(retryInMs, options.signal))) throw err;
+    }
+  }
+}
+
+/** How `withRetry` retries one homeserver request. */
+export interface RequestRetryOptions {
   policy: RetryPolicy;
   log: Logger;
   /** Aborting it cuts the current backoff short; the last error is then thrown. */
@@ -195,26 +250,21 @@ export interface RetryOptions {
   maxAttempts?: number;
 }
 
-/** The delay before the next attempt: what the server asked for on a 429, else jittered backoff. */
-export function retryDelay(err: unknown, attempt: number, policy: RetryPolicy): number {
-  return retryAfterMs(err) ?? nextDelay(attempt, policy, policy.random);
-}
-
 /**
- * Runs `fn`, retrying network errors, 5xx and 429 with capped exponential backoff and full
- * jitter; anything else, or the last failure, is thrown as a HomeserverError.
+ * Runs one homeserver request, retrying network errors, 5xx and 429; anything else, or the last
+ * failure, is thrown as a HomeserverError.
  */
-export async function withRetry<T>(fn: () => Promise<T>, request: RequestInfo, options: RetryOptions): Promise<T> {
-  const maxAttempts = options.maxAttempts ?? options.policy.maxAttempts;
-  for (let attempt = 1; ; attempt++) {
-    try {
-      return await fn();
-    } catch (raw) {
-      const err = toHomeserverError(raw, request);
-      if (classify(raw) !== 'retry' || attempt >= maxAttempts || isAborted(options.signal)) throw err;
-      const delayMs = retryDelay(raw, attempt, options.policy);
-      options.log.warn({ err, method: request.method, path: request.path, attempt, delayMs }, 'retrying homeserver request');
-      if (!(await sleep(delayMs, options.signal))) throw err;
-    }
+export async function withRetry<T>(fn: () => Promise<T>, request: RequestInfo, options: RequestRetryOptions): Promise<T> {
+  try {
+    return await retrying(fn, {
+      what: 'homeserver request',
+      fields: { method: request.method, path: request.path },
+      policy: options.policy,
+      log: options.log,
+      signal: options.signal,
+      maxAttempts: options.maxAttempts ?? options.policy.maxAttempts,
+    });
+  } catch (raw) {
+    throw toHomeserverError(raw, request);
   }
 }

@@ -1,7 +1,7 @@
 import type { ILogger, LogLevel as SdkLogThreshold } from 'matrix-bot-sdk';
 import type { Logger } from '../log.js';
 import { errcodeOf } from './homeserver-error.js';
-import { LogLevel, LogService } from './sdk.js';
+import { matrixSdk } from './sdk.js';
 
 export type SdkLevel = 'trace' | 'debug' | 'info' | 'warn' | 'error';
 
@@ -100,9 +100,9 @@ export function sdkLogEntry(
 
 class PinoSdkLogger implements ILogger {
   readonly #log: Logger;
-  readonly #secrets: readonly string[];
+  readonly #secrets: string[];
 
-  constructor(log: Logger, secrets: readonly string[]) {
+  constructor(log: Logger, secrets: string[]) {
     this.#log = log;
     this.#secrets = secrets;
   }
@@ -130,6 +130,7 @@ class PinoSdkLogger implements ILogger {
 }
 
 function sdkThreshold(pinoLevel: string): SdkLogThreshold {
+  const { LogLevel } = matrixSdk();
   switch (pinoLevel) {
     case 'trace':
       return LogLevel.TRACE;
@@ -149,13 +150,23 @@ export interface SdkLogOptions {
   secrets?: readonly string[];
 }
 
+/** The route routeSdkLogs set up: secrets learnt later (a password login's token) are added to it. */
+export interface SdkLogRoute {
+  /** From now on, scrubs `secret` too wherever it occurs. */
+  addSecret(secret: string): void;
+}
+
 /**
  * Routes matrix-bot-sdk's process-wide LogService into a pino child (`mod: 'matrix-bot-sdk'`),
- * at the logger's level, with its known noise at debug and tokens scrubbed.
+ * at the logger's level, with its known noise at debug and tokens scrubbed. The daemon calls it
+ * once at start; a later call replaces the route for the whole process.
  */
-export function routeSdkLogs(log: Logger, options: SdkLogOptions = {}): void {
+export function routeSdkLogs(log: Logger, options: SdkLogOptions = {}): SdkLogRoute {
+  const { LogService } = matrixSdk();
   const child = log.child({ mod: 'matrix-bot-sdk' });
-  LogService.setLogger(new PinoSdkLogger(child, options.secrets ?? []));
+  const secrets = [...(options.secrets ?? [])];
+  LogService.setLogger(new PinoSdkLogger(child, secrets));
   // The SDK only builds trace-level payloads (request bodies) when its own level asks for them.
   LogService.setLevel(sdkThreshold(child.level));
+  return { addSecret: (secret) => void secrets.push(secret) };
 }

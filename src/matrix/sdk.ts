@@ -1,6 +1,7 @@
-import { createRequire, Module } from 'node:module';
+import { Module } from 'node:module';
 import { join } from 'node:path';
 import type * as Sdk from 'matrix-bot-sdk';
+import { sdkRequire as locateSdk } from '#sdk-location';
 import { RoomkeeperError } from '../errors.js';
 
 /*
@@ -9,8 +10,9 @@ import { RoomkeeperError } from '../errors.js';
  * binary comes from an install script that downloads it from GitHub: missing on many hosts, and
  * then the whole SDK fails to load. So the binding is probed first and, when it cannot load, a
  * stand-in whose members throw CRYPTO_UNAVAILABLE is put where the SDK's `require` finds it.
- * ESM static imports are hoisted, so everything else in roomkeeper takes SDK values from here;
- * `import type` from 'matrix-bot-sdk' elsewhere is fine.
+ * Everything else in roomkeeper takes SDK values from matrixSdk() (a static import would load the
+ * SDK before the stand-in is in place); `import type` from 'matrix-bot-sdk' elsewhere is fine.
+ * Loading is an explicit call (loadMatrixSdk), not a side effect of importing this module.
  */
 
 /** The native crypto package matrix-bot-sdk requires at load time. */
@@ -18,9 +20,6 @@ export const CRYPTO_BINDING = '@matrix-org/matrix-sdk-crypto-nodejs';
 
 /** Whether end-to-end encryption can be used in this process, and if not, why. */
 export type CryptoAvailability = { available: true } | { available: false; reason: string };
-
-/** The line the daemon logs (once, at start-up) when the binding is missing. */
-export const CRYPTO_UNAVAILABLE_WARNING = 'end-to-end encryption unavailable: encrypted DMs cannot be read';
 
 type ResolveFilename = (request: string, parent: unknown, isMain: boolean, options?: unknown) => string;
 interface ModuleInternals {
@@ -109,24 +108,34 @@ export function loadWithOptionalBinding<T>(
   }
 }
 
-// Resolve the binding the way the SDK does, from the SDK's own directory: a copy nested under
-// matrix-bot-sdk/node_modules would win over a top-level one.
-const sdkRequire = createRequire(createRequire(import.meta.url).resolve('matrix-bot-sdk'));
-const loaded = loadWithOptionalBinding(sdkRequire, CRYPTO_BINDING, () => sdkRequire('matrix-bot-sdk') as typeof Sdk);
-const sdk = loaded.value;
-
-/** Whether matrix-bot-sdk's native crypto binding loaded; when not, encrypted rooms cannot be read. */
-export function cryptoAvailability(): CryptoAvailability {
-  return loaded.availability;
+/** matrix-bot-sdk's runtime values, with whether its native crypto binding loaded. */
+export interface LoadedSdk {
+  sdk: typeof Sdk;
+  availability: CryptoAvailability;
 }
 
-/** matrix-bot-sdk's runtime values; take them from here, never from 'matrix-bot-sdk' directly. */
-export const {
-  EncryptedRoomEvent,
-  LogLevel,
-  LogService,
-  MatrixAuth,
-  MatrixClient,
-  MatrixError,
-  RustSdkCryptoStorageProvider,
-} = sdk;
+let loaded: LoadedSdk | undefined;
+
+/**
+ * Loads matrix-bot-sdk (with the crypto stand-in when the binding cannot load); later calls return
+ * the same load. The daemon calls it first thing at start; importing this module loads nothing.
+ */
+export function loadMatrixSdk(): LoadedSdk {
+  if (loaded !== undefined) return loaded;
+  // Resolve the binding the way the SDK does, from the SDK's own directory: a copy nested under
+  // matrix-bot-sdk/node_modules would win over a top-level one.
+  const sdkRequire = locateSdk();
+  const result = loadWithOptionalBinding(sdkRequire, CRYPTO_BINDING, () => sdkRequire('matrix-bot-sdk') as typeof Sdk);
+  loaded = { sdk: result.value, availability: result.availability };
+  return loaded;
+}
+
+/** matrix-bot-sdk's runtime values; take them from here, never from 'matrix-bot-sdk' directly. Loads it if nothing has yet. */
+export function matrixSdk(): typeof Sdk {
+  return loadMatrixSdk().sdk;
+}
+
+/** Whether matrix-bot-sdk's native crypto binding loaded (loading the SDK if nothing has yet). */
+export function cryptoAvailability(): CryptoAvailability {
+  return loadMatrixSdk().availability;
+}

@@ -30,7 +30,7 @@ export interface RootBatch {
   del(key: string): unknown;
 }
 
-/** Creates the namespaces of DESIGN.md's key layout on the root database. */
+/** Creates the namespaces of the key layout (docs/architecture.md) on the root database. */
 export function namespaces(db: Db): Namespaces {
   return {
     guard: db.sublevel('guard'),

@@ -30,6 +30,8 @@ export const META_PREFIXES = {
   sdkValue: 'sdk-kv:',
   /** That a room was sent the "private commands only" notice, and when (daemon/direct-rooms.ts). */
   dmNotice: 'dm-notice:',
+  /** That a DM was told the bot cannot read encrypted messages, and when (daemon/direct-rooms.ts). */
+  encryptedDmNotice: 'encrypted-dm-notice:',
 } as const;
 
 /** A string key-value view of the `meta` namespace, for matrix-bot-sdk's storage provider. */

@@ -190,6 +190,9 @@ export class Pipeline {
     if (!this.#botRecorded) meta.push({ key: META_KEYS.botUserId, value: () => this.#bot });
     await this.#store.commit({ marks, ops, now, syncToken: parsed.data.next_batch, meta });
     this.#botRecorded = true;
+    // A room rebuilt from this response (the bot's join) is complete as of its end; Synapse marks
+    // every newly joined room's timeline limited, which is no gap worth re-reading the room for.
+    result.gappy = result.gappy.filter((roomId) => !result.snapshots.includes(roomId));
     this.#count(result);
     this.totals.lastCommitAt = now;
     return result;

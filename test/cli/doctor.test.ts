@@ -30,6 +30,12 @@ describe('doctor', () => {
     expect(checks[0]?.detail).toBe('from the environment');
   });
 
+  it('warns, without failing, that encrypted DMs cannot be read when encryption is enabled', async () => {
+    const checks = await doctor(undefined, { ...env, ROOMKEEPER_ENCRYPTION: 'true' });
+    expect(checks.find((c) => c.name === 'crypto')).toMatchObject({ status: 'warn', detail: expect.stringContaining('roomkeeper does not decrypt') });
+    expect(checks.some((c) => c.status === 'fail')).toBe(false);
+  });
+
   it('reads an existing database without changing what it holds', async () => {
     const store = await Store.open(env.ROOMKEEPER_DATA_DIR!);
     await store.close();

@@ -20,6 +20,9 @@ export function makeHarness(over: Partial<DispatchDeps> = {}) {
     [dmOf.alice, { isDirect: true, joinedMembers: [bot, alice], privateOnlyNoticeSent: false }],
     [dmOf.bob, { isDirect: true, joinedMembers: [bot, bob], privateOnlyNoticeSent: false }],
   ]);
+  /** Rooms the homeserver says are not private (members beyond the bot and the sender). */
+  const notPrivateOnServer = new Set<RoomId>();
+  const serverChecks: RoomId[] = [];
   const status: StatusSource = {
     version: '0.1.0',
     startedAt: NOW - 60_000,
@@ -44,6 +47,10 @@ export function makeHarness(over: Partial<DispatchDeps> = {}) {
         if (f) facts.set(roomId, { ...f, privateOnlyNoticeSent: true });
         return Promise.resolve();
       },
+      isPrivateOnServer: (roomId) => {
+        serverChecks.push(roomId);
+        return Promise.resolve(!notPrivateOnServer.has(roomId));
+      },
     },
     rateLimiter: new RateLimiter(),
     log: createLogger({ level: 'debug', destination: { write: (s: string) => void logLines.push(s) } }),
@@ -51,11 +58,13 @@ export function makeHarness(over: Partial<DispatchDeps> = {}) {
   };
   let clock = NOW;
   /** Sends `body` as `sender` in their DM (or `roomId`), one second after the previous message. */
-  const send = (sender: UserId, body: string, roomId?: RoomId) => {
+  const handle = (sender: UserId, body: string, roomId?: RoomId) => {
     clock += 1000;
     const room = roomId ?? (sender === bob ? dmOf.bob : dmOf.alice);
     return handleCommand(deps, { sender, roomId: room, body, now: clock });
   };
+  /** The reply to `body`, undefined when there is none. */
+  const send = async (sender: UserId, body: string, roomId?: RoomId) => (await handle(sender, body, roomId)).reply;
   const logs = () => logLines.map((l) => JSON.parse(l) as Record<string, unknown>);
-  return { deps, facts, send, logs, advance: (ms: number) => void (clock += ms) };
+  return { deps, facts, notPrivateOnServer, serverChecks, handle, send, logs, advance: (ms: number) => void (clock += ms) };
 }

@@ -1,6 +1,7 @@
 import { describe, expect, it, vi } from 'vitest';
 import type { Command } from '../../src/commands/command.js';
 import { createRegistry, builtinCommands, type CommandDeps } from '../../src/commands/registry.js';
+import { RateLimiter } from '../../src/commands/rate-limit.js';
 import { RoomkeeperError } from '../../src/errors.js';
 import { rid } from './fake-rooms.js';
 import { dmOf, makeHarness } from './dispatch-harness.js';
@@ -139,5 +140,42 @@ describe('dispatch', () => {
     h.deps.directRooms.factsOf = () => Promise.reject(new Error('store closed'));
     expect(await h.send(alice, '!rooms')).toBeUndefined();
     expect(h.logs().some((l) => l.msg === 'command room check failed')).toBe(true);
+  });
+
+  it('returns each command with its outcome when commands run, fail, are refused or rate limited', async () => {
+    const h = makeHarness({ registry: createRegistry([...builtinCommands, boom]), rateLimiter: new RateLimiter({ limit: 4, windowMs: 60_000 }) });
+    expect(await h.handle(alice, 'hello')).toEqual({ outcome: 'not-a-command' });
+    expect(await h.handle(alice, '!rooms')).toMatchObject({ outcome: 'ok', command: 'rooms', reply: { body: expect.stringMatching(/^We share/) } });
+    expect(await h.handle(alice, '!boom')).toMatchObject({ outcome: 'error', command: 'boom' });
+    expect(await h.handle(alice, '!nosuch')).toMatchObject({ outcome: 'rejected', command: 'nosuch' });
+    expect(await h.handle(alice, '!prune')).toMatchObject({ outcome: 'rejected', command: 'prune' });
+    expect(await h.handle(alice, '!rooms')).toMatchObject({ outcome: 'rate_limited', command: 'rooms', reply: expect.anything() });
+    expect(await h.handle(alice, '!rooms')).toEqual({ outcome: 'rate_limited', command: 'rooms', reply: undefined });
+  });
+
+  it('lists no rooms and says once that it answers only in private when the homeserver shows a third member', async () => {
+    const h = makeHarness();
+    h.notPrivateOnServer.add(dmOf.alice);
+
+    const first = await h.handle(alice, '!rooms');
+    const second = await h.handle(alice, '!members 1');
+
+    expect(first).toMatchObject({ outcome: 'rejected', reply: { body: expect.stringMatching(/only answer in a private chat/) } });
+    expect(second).toEqual({ outcome: 'rejected', command: 'members', reply: undefined });
+    expect(h.serverChecks).toEqual([dmOf.alice, dmOf.alice]);
+  });
+
+  it('answers harmless commands without asking the homeserver', async () => {
+    const h = makeHarness();
+    h.notPrivateOnServer.add(dmOf.alice);
+    expect(await h.handle(alice, '!help')).toMatchObject({ outcome: 'ok' });
+    expect(h.serverChecks).toEqual([]);
+  });
+
+  it('stays silent when the homeserver cannot confirm who is in the room', async () => {
+    const h = makeHarness();
+    h.deps.directRooms.isPrivateOnServer = () => Promise.reject(new Error('connect ECONNREFUSED'));
+    expect(await h.handle(alice, '!rooms')).toEqual({ outcome: 'error', command: 'rooms', reply: undefined });
+    expect(h.logs().some((l) => l.msg === 'command room members could not be confirmed; not answered')).toBe(true);
   });
 });

@@ -7,6 +7,7 @@ import { TempDirs } from '../support/temp-dir.js';
 
 const alice = '@alice:hs.test' as UserId;
 const bob = '@bob:hs.test' as UserId;
+const bot = '@rk:hs.test' as UserId;
 const roomA = '!a:hs.test' as RoomId;
 const roomB = '!b:hs.test' as RoomId;
 
@@ -16,6 +17,14 @@ const settle = () => new Promise((resolve) => setImmediate(resolve));
 
 class SlowAccount implements AccountData {
   stored: unknown = undefined;
+  /** What /joined_members answers, per room, and how often it was asked. */
+  readonly joined = new Map<string, string[]>();
+  memberRequests = 0;
+
+  getJoinedRoomMembers(roomId: string): Promise<string[]> {
+    this.memberRequests++;
+    return Promise.resolve(this.joined.get(roomId) ?? []);
+  }
   readonly writes: { content: unknown; land: () => void }[] = [];
 
   getAccountData<T>(): Promise<T> {
@@ -40,11 +49,12 @@ describe('DirectRooms', () => {
   let store: Store;
   let account: SlowAccount;
   let direct: DirectRooms;
+  let clock = 1_000_000;
 
   beforeEach(async () => {
     store = await Store.open(await dirs.make());
     account = new SlowAccount();
-    direct = new DirectRooms(store, account, createLogger({ level: 'silent' }));
+    direct = new DirectRooms({ store, account, botUserId: bot, log: createLogger({ level: 'silent' }), now: () => clock });
     await direct.load();
   });
   afterEach(async () => {
@@ -104,5 +114,19 @@ describe('DirectRooms', () => {
     direct.update({ [alice]: [roomA] });
     direct.update({});
     expect(direct.isDirect(roomA)).toBe(false);
+  });
+
+  it('counts a room private only when the homeserver lists exactly the bot and the sender, and asks again after 10 s', async () => {
+    account.joined.set(roomA, [bot, alice]);
+    expect(await direct.isPrivateOnServer(roomA, alice)).toBe(true);
+    expect(await direct.isPrivateOnServer(roomA, bob)).toBe(false);
+    expect(account.memberRequests).toBe(1);
+
+    account.joined.set(roomA, [bot, alice, bob]);
+    clock += 9_999;
+    expect(await direct.isPrivateOnServer(roomA, alice)).toBe(true);
+    clock += 1;
+    expect(await direct.isPrivateOnServer(roomA, alice)).toBe(false);
+    expect(account.memberRequests).toBe(2);
   });
 });

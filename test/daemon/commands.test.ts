@@ -330,7 +330,8 @@ describe('commands through the fake homeserver (one daemon)', () => {
       await talk.hs.waitFor(() => talk.directRoomsOfBot().includes(dm), 10_000, 'm.direct');
       await h.caughtUp();
       const timelines = talk.timelinesOf(dm).map((events) => events.map((e) => (e['content'] as { body?: string }).body ?? e['type']));
-      expect(timelines).toContainEqual(['!rooms', '!status', 'm.room.member']);
+      // The join's timeline holds them before the join (and, as on Synapse, the first one twice).
+      expect(timelines.some((t) => t.at(-1) === 'm.room.member' && t.indexOf('!status') > t.indexOf('!rooms') && t.includes('!rooms'))).toBe(true);
       expect(talk.replies(dm)).toEqual([]);
       expect((await talk.ask(alice, '!help', dm)).body).toContain('!rooms');
     });

@@ -127,7 +127,7 @@ export class Conversation {
   async say(user: string, body: string | readonly string[], room = this.dmOf(user)): Promise<BotReply[]> {
     const before = this.hs.sent(room).length;
     for (const b of typeof body === 'string' ? [body] : body) this.hs.sendMessage(room, user, b);
-    // Replies are sent before the daemon asks for the next sync, so caught up means answered.
+    // Caught up means committed and answered.
     await this.#h.caughtUp();
     return this.replies(room).slice(before);
   }

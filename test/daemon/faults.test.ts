@@ -54,7 +54,7 @@ describe('daemon under homeserver faults', () => {
     arm('sync');
     h.hs.sendMessage(h.hs.joinedRooms(h.hs.botUserId)[0]!, h.hs.userId('alice'), 'after more faults');
     await h.caughtUp();
-    const retries = h.logged('retrying homeserver request').filter((l) => l['path'] === '/_matrix/client/v3/sync');
+    const retries = h.logged('homeserver request failed, retrying').filter((l) => l['path'] === '/_matrix/client/v3/sync');
     expect(retries).toHaveLength(FAULTS.length * 2);
     await expectRightEndState();
   });
@@ -118,12 +118,31 @@ describe('daemon under homeserver faults', () => {
     await hs.down();
     let settled = false;
     const starting = h.launch().finally(() => (settled = true));
-    await hs.waitFor(() => (h.logs?.() ?? []).filter((l) => l.msg === 'homeserver not reachable yet, retrying whoami').length >= 3, 5000, 'whoami retries');
+    await hs.waitFor(() => (h.logs?.() ?? []).filter((l) => l.msg === 'homeserver request failed, retrying' && l['path'] === '/_matrix/client/v3/account/whoami').length >= 3, 5000, 'whoami retries');
     expect(settled).toBe(false);
     await hs.up();
     await starting;
     await h.joined(room);
     await expectRightEndState();
+  });
+
+  it('answers /readyz with a JSON reason and /livez with 200 while the homeserver is down at start-up', async () => {
+    const { hs } = h;
+    await hs.down();
+    const starting = h.launch({ ROOMKEEPER_HTTP_LISTEN: '127.0.0.1:0' });
+    const listening = await hs.waitFor(() => (h.logs?.() ?? []).find((l) => l.msg === 'http endpoint listening'), 5000, 'the http endpoint');
+    const url = String(listening['url']);
+
+    const ready = await fetch(`${url}/readyz`);
+    expect(ready.status).toBe(503);
+    expect(await ready.json()).toEqual({ status: 'unavailable', reason: 'starting: waiting for the homeserver' });
+    expect((await fetch(`${url}/healthz`)).status).toBe(503);
+    expect((await fetch(`${url}/livez`)).status).toBe(200);
+
+    await hs.up();
+    await starting;
+    await h.caughtUp();
+    expect((await fetch(`${url}/readyz`)).status).toBe(200);
   });
 
   it('ends start-up and closes the data dir when start-up is abandoned while the homeserver is down', async () => {
@@ -136,7 +155,7 @@ describe('daemon under homeserver faults', () => {
       () => 'started',
       (err: unknown) => err,
     );
-    await hs.waitFor(() => lines().filter((l) => l.msg === 'homeserver not reachable yet, retrying whoami').length >= 2, 5000, 'whoami retries');
+    await hs.waitFor(() => lines().filter((l) => l.msg === 'homeserver request failed, retrying' && l['path'] === '/_matrix/client/v3/account/whoami').length >= 2, 5000, 'whoami retries');
     const t = Date.now();
     abandon.abort();
     expect(await outcome).toBeInstanceOf(Error);

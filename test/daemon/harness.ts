@@ -106,6 +106,8 @@ export class Harness {
    */
   async caughtUp(timeoutMs = 10_000): Promise<void> {
     await this.hs.waitForSyncPast(this.hs.position, timeoutMs);
+    // Commands are answered in the background once committed.
+    await this.daemon?.answered();
   }
 
   /** Waits for the bot to be joined to `roomId` on the server, then for the daemon to commit that. */
@@ -140,15 +142,20 @@ export class Harness {
     return expectedInspect(this.hs, this.hs.botUserId);
   }
 
-  /** The sum of a Prometheus counter or gauge over its labels (needs ROOMKEEPER_HTTP_LISTEN). */
-  async metric(name: string): Promise<number> {
+  /**
+   * The sum of a Prometheus counter or gauge over its series, or over those with all of `labels`
+   * (needs ROOMKEEPER_HTTP_LISTEN).
+   */
+  async metric(name: string, labels: Record<string, string> = {}): Promise<number> {
     const url = this.daemon?.httpUrl;
     if (url === undefined) throw new TypeError('start the daemon with ROOMKEEPER_HTTP_LISTEN to read metrics');
     const text = await (await fetch(`${url}/metrics`)).text();
     let sum = 0;
     for (const line of text.split('\n')) {
-      const m = /^([a-z_]+)(?:\{[^}]*\})? (\S+)$/.exec(line);
-      if (m?.[1] === name) sum += Number(m[2]);
+      const m = /^([a-z_]+)(?:\{([^}]*)\})? (\S+)$/.exec(line);
+      if (m?.[1] !== name) continue;
+      const series = m[2] ?? '';
+      if (Object.entries(labels).every(([k, v]) => series.split(',').includes(`${k}="${v}"`))) sum += Number(m[3]);
     }
     return sum;
   }

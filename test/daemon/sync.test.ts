@@ -1,5 +1,6 @@
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { CRYPTO_UNAVAILABLE_WARNING, cryptoAvailability } from '../../src/matrix/sdk.js';
+import { readFile } from 'node:fs/promises';
+import { CRYPTO_UNAVAILABLE_WARNING, ENCRYPTION_HINT } from '../../src/matrix/crypto.js';
 import type { JsonObject } from '../support/fake-homeserver.js';
 import { WARN } from '../support/memory-log.js';
 import { Harness } from './harness.js';
@@ -46,6 +47,23 @@ describe('daemon sync', () => {
     expect(stateReads(room, 0)).toBe(0);
   });
 
+  it('does not re-check a room it has just joined, though Synapse marks the join\'s timeline limited', async () => {
+    const { hs } = h;
+    const alice = hs.userId('alice');
+    await h.start({}, { yaml: GAPPY_RECHECK });
+    const room = hs.createRoom(alice, { joinRule: 'public', invite: [hs.botUserId] });
+    await h.joined(room);
+    await h.caughtUp();
+    await h.stop();
+    const joinSync = hs.syncs.find((s) => {
+      const rooms = s.response?.['rooms'] as { join?: Record<string, { timeline: { limited: boolean } }> } | undefined;
+      return rooms?.join?.[room]?.timeline.limited === true;
+    });
+    expect(joinSync, 'the join came with a limited timeline').toBeDefined();
+    expect(stateReads(room)).toBe(0);
+    expect(await h.inspect()).toEqual(h.expected());
+  });
+
   it('re-checks a gappy room from the server once per interval when afterGappySync is on', async () => {
     const { hs } = h;
     const alice = hs.userId('alice');
@@ -89,8 +107,17 @@ describe('daemon sync', () => {
     }
   });
 
-  it('warns once that encrypted DMs cannot be read and still tracks an encrypted room when the crypto binding is missing', async (ctx) => {
-    if (cryptoAvailability().available) ctx.skip();
+  it('warns once that encrypted DMs cannot be read, with a hint to the README, when the config enables encryption', async () => {
+    await h.start({ ROOMKEEPER_ENCRYPTION: 'true' });
+    await h.stop();
+    const warnings = h.allLogs().filter((l) => l.level >= WARN && /encrypt/i.test(l.msg));
+    expect(warnings).toEqual([expect.objectContaining({ msg: CRYPTO_UNAVAILABLE_WARNING, hint: ENCRYPTION_HINT })]);
+    const readme = await readFile(new URL('../../README.md', import.meta.url), 'utf8');
+    expect(ENCRYPTION_HINT).toContain('"Encryption"');
+    expect(readme).toMatch(/^## Encryption$/m);
+  });
+
+  it('tracks an encrypted room without any encryption warning when encryption is left off', async () => {
     const { hs } = h;
     const [alice, bob] = [hs.userId('alice'), hs.userId('bob')];
     const room = hs.createRoom(alice, { name: 'Secret', encrypted: true, joinRule: 'public', invite: [hs.botUserId] });
@@ -100,9 +127,7 @@ describe('daemon sync', () => {
     hs.sendEvent(room, bob, 'm.room.encrypted', { algorithm: 'm.megolm.v1.aes-sha2', ciphertext: 'AAAA', session_id: 's', sender_key: 'k', device_id: 'D' });
     await h.caughtUp();
     await h.stop();
-    const warnings = h.allLogs().filter((l) => l.level >= WARN);
-    expect(warnings.filter((l) => l.msg === CRYPTO_UNAVAILABLE_WARNING)).toHaveLength(1);
-    expect(warnings.filter((l) => /encrypt/i.test(l.msg))).toHaveLength(1);
+    expect(h.allLogs().filter((l) => l.level >= WARN && /encrypt/i.test(l.msg))).toEqual([]);
     const doc = await h.inspect();
     expect(doc).toEqual(h.expected());
     expect(doc.rooms[0]).toMatchObject({ encrypted: true, members: [alice, bob, hs.botUserId].sort() });

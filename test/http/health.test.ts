@@ -16,6 +16,10 @@ describe('http/health', () => {
     expect(assessHealth({ ...base, lastSyncAt: undefined })).toEqual({ ok: false, reason: 'no sync completed yet' });
   });
 
+  it('is unavailable with what start-up waits for while it is not over', () => {
+    expect(assessHealth({ ...base, starting: 'starting: waiting for the homeserver' })).toEqual({ ok: false, reason: 'starting: waiting for the homeserver' });
+  });
+
   it('is unavailable when the store is not open, whatever the sync', () => {
     expect(assessHealth({ ...base, storeOpen: false })).toEqual({ ok: false, reason: 'store not open' });
   });

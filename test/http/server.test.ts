@@ -46,6 +46,22 @@ describe('http/server', () => {
     expect(line).toMatchObject({ level: 50, mod: 'http', err: { message: 'store exploded' } });
   });
 
+  it('answers /livez with 200 while the process runs, however unready it is', async () => {
+    const { server } = await start(() => ({ ok: false, reason: 'starting: waiting for the homeserver' }));
+    const res = await fetch(`${server.url}/livez`);
+    expect(res.status).toBe(200);
+    expect(await res.json()).toEqual({ status: 'ok' });
+  });
+
+  it('answers /readyz as /healthz does', async () => {
+    const { server } = await start(() => ({ ok: false, reason: 'no sync completed yet' }));
+    for (const path of ['/readyz', '/healthz']) {
+      const res = await fetch(`${server.url}${path}`);
+      expect(res.status).toBe(503);
+      expect(await res.json()).toEqual({ status: 'unavailable', reason: 'no sync completed yet' });
+    }
+  });
+
   it('ignores a query string on /healthz', async () => {
     const { server } = await start(() => ({ ok: true }));
     expect((await fetch(`${server.url}/healthz?verbose=1`)).status).toBe(200);

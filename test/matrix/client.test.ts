@@ -1,6 +1,6 @@
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import { isRoomkeeperError } from '../../src/errors.js';
-import { RoomkeeperClient, SYNC_FILTER, type RoomkeeperClientOptions } from '../../src/matrix/client.js';
+import { createRoomkeeperClient, SYNC_FILTER, type RoomkeeperClient, type RoomkeeperClientOptions } from '../../src/matrix/client.js';
 import { routeSdkLogs } from '../../src/matrix/sdk-log.js';
 import { MetaStorageProvider } from '../../src/matrix/storage.js';
 import { parseSyncToken, startFakeHomeserver, type FakeHomeserver, type JsonObject } from '../support/fake-homeserver.js';
@@ -40,7 +40,7 @@ async function harness(options: Partial<RoomkeeperClientOptions> & { hs?: FakeHo
   const kv = options.kv ?? new MemoryKeyValue();
   const storage = new MetaStorageProvider(kv, log.log);
   const bodies: JsonObject[] = [];
-  const client = new RoomkeeperClient({
+  const client = createRoomkeeperClient({
     homeserverUrl: hs.url,
     accessToken: hs.botToken,
     storage,
@@ -188,8 +188,9 @@ describe('RoomkeeperClient', () => {
     expect(seen).toHaveLength(2);
     expect(seen[1]).toBe(seen[0]);
     expect(hs.syncs[1]!.since).toBe(sinceOf(seen[0] as JsonObject));
-    const failure = log.lines().find((l) => l.msg === 'sync sink failed, retrying the same response');
-    expect(failure).toMatchObject({ level: 50, attempt: 1, err: { message: 'disk full' } });
+    const failure = log.lines().find((l) => l.msg === 'committing a sync response failed, retrying');
+    expect(failure).toMatchObject({ level: 40, attempt: 1, reason: 'disk full', retryInMs: expect.any(Number) });
+    expect(failure).not.toHaveProperty('err');
   });
 
   it('retries a sync after retry_after_ms when the server answers 429', async () => {
@@ -206,8 +207,30 @@ describe('RoomkeeperClient', () => {
     const [limited, retried] = hs.requests.filter((r) => r.route === 'sync');
     expect(limited!.status).toBe(429);
     expect(retried!.status).toBe(200);
-    const retry = log.lines().find((l) => l.msg === 'retrying homeserver request');
-    expect(retry).toMatchObject({ level: 40, method: 'GET', path: '/_matrix/client/v3/sync', attempt: 1, delayMs: 60 });
+    const retry = log.lines().find((l) => l.msg === 'homeserver request failed, retrying');
+    expect(retry).toMatchObject({ level: 40, method: 'GET', path: '/_matrix/client/v3/sync', attempt: 1, retryInMs: 60, reason: 'HTTP 429 M_LIMIT_EXCEEDED' });
+  });
+
+  it('syncs the same response again, never past it, when the sink returns without committing it', async () => {
+    const hs = await startFakeHomeserver();
+    roomWithBot(hs);
+    const kv = new MemoryKeyValue();
+    const commit = committingSink(kv, []);
+    const seen: unknown[] = [];
+    // Like a pipeline that skipped a body it could not read: no error, and no token committed.
+    const onSync = async (body: unknown): Promise<void> => {
+      seen.push(body);
+      if (seen.length > 1) await commit(body);
+    };
+    const { client, log } = await harness({ hs, kv, onSync });
+
+    await client.start();
+    await hs.waitFor(() => hs.syncs.length >= 2);
+
+    expect(seen[1]).toBe(seen[0]);
+    expect(hs.syncs[1]!.since).toBe(sinceOf(seen[0] as JsonObject));
+    expect(await kv.get('sync-token')).toBe((seen[0] as JsonObject)['next_batch']);
+    expect(log.lines().find((l) => l.msg === 'committing a sync response failed, retrying')).toMatchObject({ reason: 'the sync response was not committed' });
   });
 
   it('retries when the server answers 500 or drops the connection', async () => {
@@ -275,7 +298,7 @@ describe('RoomkeeperClient', () => {
     await hs.up();
 
     await expect(whoami).resolves.toMatchObject({ user_id: hs.botUserId });
-    expect(log.lines().some((l) => l.msg === 'retrying homeserver request' && l['path'] === '/_matrix/client/v3/account/whoami')).toBe(true);
+    expect(log.lines().some((l) => l.msg === 'homeserver request failed, retrying' && l['path'] === '/_matrix/client/v3/account/whoami')).toBe(true);
   });
 
   it('starts syncing once the homeserver comes up when it is down at start-up', async () => {

@@ -2,8 +2,11 @@ import { describe, expect, it } from 'vitest';
 import { isRoomkeeperError } from '../../src/errors.js';
 import { createLogger } from '../../src/log.js';
 import { HomeserverError } from '../../src/matrix/homeserver-error.js';
-import { classify, nextDelay, pathOf, retryAfterMs, toHomeserverError, withRetry } from '../../src/matrix/retry.js';
-import { MatrixError } from '../../src/matrix/sdk.js';
+import { classify, nextDelay, pathOf, retryAfterMs, retrying, toHomeserverError, withRetry } from '../../src/matrix/retry.js';
+import { memoryLogger } from '../support/memory-log.js';
+import { matrixSdk } from '../../src/matrix/sdk.js';
+
+const { MatrixError } = matrixSdk();
 
 const backoff = { baseMs: 100, capMs: 1_000 };
 const matrixError = (status: number, body: Record<string, unknown>) => new MatrixError(body as never, status);
@@ -176,5 +179,50 @@ describe('withRetry', () => {
     );
     await expect(p).rejects.toMatchObject({ code: 'HOMESERVER_UNREACHABLE' });
     expect(calls).toBe(1);
+  });
+});
+
+describe('retrying', () => {
+  const policy = { baseMs: 4, capMs: 8, random: () => 0.5 };
+
+  it('logs one line per retry with what failed, why, the attempt and the next delay, and no stack', async () => {
+    const { log, lines, text } = memoryLogger('debug');
+    let calls = 0;
+    const result = await retrying(
+      () =>
+        ++calls < 3
+          ? Promise.reject(toHomeserverError(netError('ECONNREFUSED'), { method: 'GET', path: '/_matrix/client/v3/account/whoami' }))
+          : Promise.resolve('ok'),
+      { what: 'whoami', policy, log },
+    );
+
+    expect(result).toBe('ok');
+    expect(lines()).toEqual([
+      expect.objectContaining({ level: 40, msg: 'whoami failed, retrying', reason: 'ECONNREFUSED', attempt: 1, retryInMs: 2 }),
+      expect.objectContaining({ level: 40, msg: 'whoami failed, retrying', reason: 'ECONNREFUSED', attempt: 2, retryInMs: 4 }),
+    ]);
+    expect(text()).not.toContain('stack');
+    expect(text().split('ECONNREFUSED')).toHaveLength(3);
+  });
+
+  it('throws the failure it may not retry at once, without logging', async () => {
+    const { log, lines } = memoryLogger('debug');
+    const forbidden = matrixError(403, { errcode: 'M_FORBIDDEN', error: 'no' });
+
+    await expect(retrying(() => Promise.reject(forbidden), { what: 'join', policy, log })).rejects.toBe(forbidden);
+    expect(lines()).toEqual([]);
+  });
+
+  it('throws the last failure when the attempts run out or the signal aborts', async () => {
+    const { log } = memoryLogger('debug');
+    let calls = 0;
+    const failing = () => Promise.reject(netError(`ECONNRESET`)).finally(() => calls++);
+    await expect(retrying(failing, { what: 'x', policy, log, maxAttempts: 3 })).rejects.toMatchObject({ code: 'ECONNRESET' });
+    expect(calls).toBe(3);
+
+    const abort = new AbortController();
+    const slow = retrying(failing, { what: 'x', policy: { baseMs: 60_000, capMs: 60_000 }, log, signal: abort.signal });
+    abort.abort();
+    await expect(slow).rejects.toMatchObject({ code: 'ECONNRESET' });
   });
 });

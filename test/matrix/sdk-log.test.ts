@@ -1,6 +1,8 @@
 import { describe, expect, it } from 'vitest';
 import { routeSdkLogs, scrubText, sdkLogEntry, sdkLogLevel } from '../../src/matrix/sdk-log.js';
-import { LogService } from '../../src/matrix/sdk.js';
+import { matrixSdk } from '../../src/matrix/sdk.js';
+
+const { LogService } = matrixSdk();
 import { memoryLogger } from '../support/memory-log.js';
 
 describe('sdkLogLevel', () => {

@@ -1,12 +1,16 @@
+import { execFileSync } from 'node:child_process';
 import { createRequire } from 'node:module';
 import { describe, expect, it } from 'vitest';
 import { isRoomkeeperError } from '../../src/errors.js';
-import { CRYPTO_BINDING, cryptoAvailability, loadWithOptionalBinding, MatrixClient, MatrixAuth, LogService } from '../../src/matrix/sdk.js';
+import { CRYPTO_BINDING, cryptoAvailability, loadMatrixSdk, loadWithOptionalBinding, matrixSdk } from '../../src/matrix/sdk.js';
 
 describe('sdk', () => {
   it('loads matrix-bot-sdk when the native crypto binding is missing', () => {
     // The binding's install script never ran on this machine: the SDK would not load unaided.
-    const availability = cryptoAvailability();
+    const { availability, sdk } = loadMatrixSdk();
+    const { MatrixClient, MatrixAuth, LogService } = sdk;
+    expect(cryptoAvailability()).toBe(availability);
+    expect(matrixSdk()).toBe(sdk);
     expect(availability.available).toBe(false);
     if (!availability.available) expect(availability.reason).toMatch(/matrix-sdk-crypto-nodejs/);
     expect(typeof MatrixClient).toBe('function');
@@ -47,5 +51,25 @@ describe('sdk', () => {
     const req = createRequire(import.meta.url);
     const loaded = loadWithOptionalBinding(req, 'node:path', () => 'sdk');
     expect(loaded).toEqual({ value: 'sdk', availability: { available: true } });
+  });
+});
+
+describe('loadMatrixSdk', () => {
+  it('is the only thing that loads matrix-bot-sdk: importing the Matrix modules loads nothing', () => {
+    const script = [
+      "import { createRequire } from 'node:module';",
+      "await import('./src/matrix/client.ts'); await import('./src/matrix/sdk-log.ts'); await import('./src/matrix/login.ts');",
+      'const cache = createRequire(import.meta.url).cache;',
+      "const loaded = () => Object.keys(cache).some((k) => k.includes('matrix-bot-sdk'));",
+      'const before = loaded();',
+      "const { loadMatrixSdk } = await import('./src/matrix/sdk.ts');",
+      'loadMatrixSdk();',
+      'console.log(JSON.stringify({ before, after: loaded() }));',
+    ].join('\n');
+    const out = execFileSync(process.execPath, ['--import', 'tsx', '--input-type=module', '-e', script], {
+      cwd: new URL('../..', import.meta.url),
+      encoding: 'utf8',
+    });
+    expect(JSON.parse(out)).toEqual({ before: false, after: true });
   });
 });

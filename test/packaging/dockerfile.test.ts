@@ -173,11 +173,11 @@ describe('Dockerfile', () => {
       expect(command?.[0]).toBe('node');
     });
 
-    it('exits 0 when /healthz answers 200', async () => {
+    it('exits 0 when /readyz answers 200', async () => {
       expect(await runHealthcheck(true)).toBe(0);
     });
 
-    it('exits 1 when /healthz answers 503', async () => {
+    it('exits 1 when /readyz answers 503', async () => {
       expect(await runHealthcheck(false)).toBe(1);
     });
   });

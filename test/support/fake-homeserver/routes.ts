@@ -26,6 +26,7 @@ export type RouteName =
   | 'account_data'
   | 'directory'
   | 'profile'
+  | 'createRoom'
   | 'unknown';
 
 interface RouteSpec {
@@ -63,6 +64,7 @@ export const ROUTES = [
   { name: 'account_data', method: 'PUT', pattern: 'user/:userId/account_data/:type', auth: true },
   { name: 'directory', method: 'GET', pattern: 'directory/room/:alias', auth: true },
   { name: 'profile', method: 'GET', pattern: 'profile/:userId', auth: true },
+  { name: 'createRoom', method: 'POST', pattern: 'createRoom', auth: true },
 ] as const satisfies readonly RouteSpec[];
 
 /** `"METHOD pattern"`, the key of a handler. */

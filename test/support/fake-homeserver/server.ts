@@ -642,6 +642,21 @@ export class FakeHomeserver extends FakeMatrixModel {
         if (roomId === undefined) fail(404, 'M_NOT_FOUND', `Room alias ${alias} not found`);
         return ok({ room_id: roomId, servers: [this.serverName] });
       },
+      // A client script (the e2e parity suite) creates rooms as it would on a real server.
+      'POST createRoom': ({ body, caller }) => {
+        const b = requireObjectBody(body);
+        const invite = Array.isArray(b['invite']) ? b['invite'].map(String) : [];
+        const aliasName = optionalString(b, 'room_alias_name');
+        const roomId = this.createRoom(caller.userId, {
+          name: optionalString(b, 'name'),
+          topic: optionalString(b, 'topic'),
+          alias: aliasName === undefined ? undefined : `#${aliasName}:${this.serverName}`,
+          isDirect: b['is_direct'] === true,
+          joinRule: b['preset'] === 'public_chat' ? 'public' : 'invite',
+          invite,
+        });
+        return ok({ room_id: roomId });
+      },
       'GET profile/:userId': ({ params }) => {
         const userId = params['userId'] ?? '';
         if (!this.isKnownUser(userId)) fail(404, 'M_NOT_FOUND', 'Profile was not found');

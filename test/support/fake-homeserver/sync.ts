@@ -129,10 +129,22 @@ function stayedJoined(room: RoomRecord, userId: string, since: number | undefine
 
 function joinedEntry(room: RoomRecord, query: SyncQuery, now: number): JsonObject | undefined {
   const newlyJoined = !stayedJoined(room, query.userId, query.since, Number.POSITIVE_INFINITY);
-  const candidates = room.events.filter((ev) => query.since === undefined || ev.pos > query.since);
+  // Synapse (handlers/sync.py, v1.67) gives a room joined since `since` the newest events of the
+  // whole room as its timeline, not only those after `since`, and always marks it `limited`
+  // ("Let's just lie about this for now"): the state block is then empty when all of it fits.
+  const rejoinedSince = newlyJoined && query.since !== undefined;
+  const since = query.since;
+  const afterSince = room.events.filter((ev) => since === undefined || ev.pos > since);
+  let candidates = afterSince;
+  if (rejoinedSince && afterSince.length < query.timelineLimit) {
+    // It back-fills the timeline with history up to and including the first event after
+    // `since`, which it then also keeps in place: that event comes twice (same event id).
+    const first = afterSince[0]!;
+    candidates = [...room.events.filter((ev) => ev.pos <= first.pos), ...afterSince];
+  }
   if (!newlyJoined && !query.fullState && candidates.length === 0) return undefined;
   return {
-    ...timelineAndState(room, query, candidates, now, newlyJoined || query.fullState),
+    ...timelineAndState(room, query, candidates, now, newlyJoined || query.fullState, rejoinedSince),
     account_data: { events: [] },
     ephemeral: { events: [] },
     unread_notifications: { highlight_count: 0, notification_count: 0 },
@@ -163,14 +175,23 @@ function leftEntry(room: RoomRecord, query: SyncQuery, leaveEvent: StoredEvent):
 /**
  * The last `limit` candidates as the timeline (`limited` when some were cut), and the state block:
  * the full state at the start of the timeline when `full`, otherwise the state that changed
- * between `since` and the start of the timeline (spec: "Updates to the state, between the time
+ * between `since` and the start of the timeline, neither with events the timeline holds (spec: "Updates to the state, between the time
  * indicated by the since parameter, and the start of the timeline").
  */
-function timelineAndState(room: RoomRecord, query: SyncQuery, candidates: StoredEvent[], upto: number, full: boolean): JsonObject {
+function timelineAndState(
+  room: RoomRecord,
+  query: SyncQuery,
+  candidates: StoredEvent[],
+  upto: number,
+  full: boolean,
+  alwaysLimited = false,
+): JsonObject {
   const timeline = query.timelineLimit > 0 ? candidates.slice(-query.timelineLimit) : [];
   const start = timeline[0]?.pos ?? upto + 1;
-  const before = stateAt(room, start - 1);
-  let stateEvents = [...before.values()];
+  // Synapse starts from the state *after* the first timeline event (that event's state group) and
+  // leaves out what the timeline holds: the value a first timeline state event replaced is not sent.
+  const inTimeline = new Set(timeline);
+  let stateEvents = [...stateAt(room, timeline[0]?.pos ?? upto).values()].filter((ev) => !inTimeline.has(ev));
   if (!full) {
     const atSince = stateAt(room, query.since ?? 0);
     stateEvents = stateEvents.filter((ev) => atSince.get(stateKeyOf(ev.type!, ev.stateKey!)) !== ev);
@@ -179,7 +200,7 @@ function timelineAndState(room: RoomRecord, query: SyncQuery, candidates: Stored
   return {
     timeline: {
       events: timeline.map((ev) => toClientEvent(ev, { token: query.token })),
-      limited: candidates.length > timeline.length,
+      limited: alwaysLimited || candidates.length > timeline.length,
       prev_batch: syncToken(start - 1),
     },
     state: { events: stateEvents.map((ev) => toClientEvent(ev, { token: query.token })) },

@@ -1,0 +1,58 @@
+import type { Logger } from '../log.js';
+import { serial } from '../serial.js';
+
+/** What the scheduler prunes: the guard's entries older than a cutoff, a chunk at a time. */
+export interface PrunableGuard {
+  prune(cutoffMs: number): Promise<number>;
+}
+
+export interface PruneSchedulerOptions {
+  guard: PrunableGuard;
+  /** Entries older than this go at every scheduled run (config `guard.retention`). */
+  retentionMs: number;
+  /** Time between scheduled runs (config `guard.pruneInterval`). */
+  intervalMs: number;
+  log: Logger;
+  now: () => number;
+}
+
+/**
+ * The guard's pruning: on a schedule, and on demand (`!prune`). Runs one prune at a time, so a
+ * scheduled run and an admin's never walk the same range together; each prune yields between
+ * chunks, so syncing goes on meanwhile.
+ */
+export class PruneScheduler {
+  readonly #options: PruneSchedulerOptions;
+  readonly #log: Logger;
+  readonly #oneAtATime = serial();
+  #timer: NodeJS.Timeout | undefined;
+
+  constructor(options: PruneSchedulerOptions) {
+    this.#options = options;
+    this.#log = options.log.child({ mod: 'prune' });
+  }
+
+  /** Deletes guard entries older than `olderThanMs`; resolves with how many went. */
+  prune(olderThanMs: number): Promise<number> {
+    return this.#oneAtATime(async () => {
+      const started = this.#options.now();
+      const removed = await this.#options.guard.prune(started - olderThanMs);
+      this.#log.info({ removed, durationMs: this.#options.now() - started }, 'pruned the guard');
+      return removed;
+    });
+  }
+
+  /** Starts the schedule: a prune with the configured retention every interval. */
+  start(): void {
+    if (this.#timer !== undefined) return;
+    this.#timer = setInterval(() => {
+      this.prune(this.#options.retentionMs).catch((err: unknown) => this.#log.error({ err }, 'scheduled prune failed'));
+    }, this.#options.intervalMs);
+  }
+
+  /** Stops the schedule; a prune under way stops at its next chunk when the store closes. */
+  stop(): void {
+    clearInterval(this.#timer);
+    this.#timer = undefined;
+  }
+}
