@@ -19,7 +19,7 @@ afterEach(async () => {
 });
 
 async function setup() {
-  const store = await Store.open(await dirs.make());
+  const store = await Store.open(await dirs.make(), { create: true });
   stores.push(store);
   const pipeline = new Pipeline(store, { botUserId: BOT as UserId, log: memoryLogger('warn').log, now: () => 1_000 });
   const s = new SyncBuilder();
