@@ -15,8 +15,9 @@ import { leveldbCeiling, memoryCeiling } from './tasks/ceilings.js';
 import { prune } from './tasks/prune.js';
 import { queries } from './tasks/queries.js';
 import { replayBig, replaySmall } from './tasks/replay.js';
+import { scalePoint } from './tasks/scale.js';
 
-const TASKS = ['generate', 'replay-big', 'queries', 'prune', 'replay-small', 'ceiling', 'memory', 'sqlite', 'simplefs'] as const;
+const TASKS = ['generate', 'replay-big', 'queries', 'prune', 'replay-small', 'ceiling', 'memory', 'sqlite', 'simplefs', 'scale-0.1', 'scale-1', 'scale-5'] as const;
 type TaskName = (typeof TASKS)[number];
 
 async function runTask(task: TaskName, dir: string, quick: boolean): Promise<unknown> {
@@ -42,6 +43,10 @@ async function runTask(task: TaskName, dir: string, quick: boolean): Promise<unk
       return sqlite(plan, dir, hubs);
     case 'simplefs':
       return simpleFs(plan, dir);
+    case 'scale-0.1':
+    case 'scale-1':
+    case 'scale-5':
+      return scalePoint(plan, dir, Number(task.slice('scale-'.length)));
   }
 }
 

@@ -27,6 +27,7 @@ import type { CeilingResult, MemoryResult } from './tasks/ceilings.js';
 import type { PruneResult } from './tasks/prune.js';
 import type { QueriesResult } from './tasks/queries.js';
 import type { ReplayResult } from './tasks/replay.js';
+import type { ScalePoint } from './tasks/scale.js';
 
 const args = process.argv.slice(2);
 const quick = args.includes('--quick');
@@ -70,6 +71,7 @@ function task<T>(name: string): Promise<T> {
 let child = '';
 let generated: GenerateResult, big: ReplayResult, opened: QueriesResult, pruned: PruneResult, small: ReplayResult;
 let ceiling: CeilingResult, memory: MemoryResult, sql: SqliteResult, simple: SimpleFsPoint[];
+const curve: ScalePoint[] = [];
 const t0 = performance.now();
 try {
   child = await transpileTree(join(root, 'bench', 'child.ts'), root, join(base, 'js'));
@@ -87,6 +89,8 @@ try {
   sql = await task<SqliteResult>('sqlite');
   await rm(dirs.sqliteData, { recursive: true, force: true });
   simple = await task<SimpleFsPoint[]>('simplefs');
+  // Last: the 5M point writes ~1 GB and takes a minute or two; each point is a process of its own.
+  for (const point of ['scale-0.1', 'scale-1', 'scale-5']) curve.push(await task<ScalePoint>(point));
 } finally {
   await rm(base, { recursive: true, force: true });
 }
@@ -128,6 +132,15 @@ const json = {
   rss_mb_at_1m: round(big.rssAfterColdMb, 1),
   disk_mb_at_1m: round(mb(big.diskBytes), 1),
   open_to_ready_ms_at_1m: round(opened.openToReadyMs, 1),
+  scale_curve: curve.map((p) => ({
+    member_events: p.memberEvents,
+    events_per_s: round(p.eventsPerS),
+    cpu_us_per_event: round(p.cpuUsPerEvent, 1),
+    peak_rss_mb: round(p.peakRssMb, 1),
+    steady_rss_mb: round(p.steadyRssMb, 1),
+    disk_mb: round(p.diskMb, 1),
+    open_to_ready_ms: round(p.openToReadyMs, 1),
+  })),
   machine,
 };
 
@@ -234,6 +247,12 @@ function table(): string {
   row('on-disk size of the data dir', `${num(mb(big.diskBytes), 1)} MB`);
   row('open-to-ready (Store.open → sync token read)', `${num(opened.openToReadyMs, 1)} ms`);
   row('peak RSS: memory ceiling / sqlite process', `${num(memory.rssMb, 0)} MB`, `${num(sql.rssMb, 0)} MB`);
+
+  head('Scale curve: cold replay, bodies made in memory', 'events/s', 'CPU µs/ev', 'peak RSS MB', 'steady RSS MB', 'disk MB', 'open→ready ms');
+  for (const p of curve) {
+    row(`${num(p.memberEvents)} member events`, num(p.eventsPerS), num(p.cpuUsPerEvent, 1), num(p.peakRssMb, 0), num(p.steadyRssMb, 0), num(p.diskMb, 0), num(p.openToReadyMs, 0));
+  }
+  out.push('  steady RSS: after the store is closed, garbage collected, a second later; open→ready: Store.open of the closed dir to a first roomsOf.');
 
   const consistent =
     memory.roomsOfHubs.join() === opened.roomsOfHubs.join() && sql.roomsOfHubs.join() === opened.roomsOfHubs.join() && sql.memberships === memory.memberships;

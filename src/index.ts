@@ -8,6 +8,7 @@ import { serial } from './serial.js';
 import type { Logger } from './log.js';
 import { attachClient, type AttachableClient, type Attachment } from './matrix/attach.js';
 import { parseRoomId, parseUserId, type RoomId, type UserId } from './state/ids.js';
+import type { Membership } from './state/events.js';
 import type { Member, RoomInfo } from './state/room-info.js';
 import type { Rooms } from './store/rooms.js';
 import { Store } from './store/store.js';
@@ -22,7 +23,10 @@ export {
 export { RoomkeeperError, isRoomkeeperError, type ErrorCode } from './errors.js';
 export { parseRoomId, parseUserId, type EventId, type RoomId, type UserId } from './state/ids.js';
 export type { Membership, TrackedEvent } from './state/events.js';
-export type { Member, RoomInfo } from './state/room-info.js';
+export type { Member, MemberState, RoomInfo } from './state/room-info.js';
+export { roomDisplayName, type RoomDisplayName, type RoomNameInput } from './state/room-name.js';
+export { displayNames, type NamedMember } from './state/member-names.js';
+export { can, canSendState, powerOf, roleOf, staffOf, type PowerContext, type PowerLevels, type Role, type Staff } from './state/power-levels.js';
 export type { RoomsReader } from './store/rooms-reader.js';
 export { Rooms } from './store/rooms.js';
 export { Guard } from './store/guard.js';
@@ -51,10 +55,19 @@ export interface OpenOptions {
 export interface RoomQueries {
   /** Rooms the user is joined to (as far as the bot can see), sorted by room id. */
   roomsOf(userId: string): Promise<RoomId[]>;
-  /** Joined members of the room with their display names, sorted by user id. */
-  membersOf(roomId: string): Promise<Member[]>;
+  /**
+   * Members of the room with membership and profile, sorted by user id: the joined ones, or
+   * those of `membership`, or (`'all'`) everyone the room holds a membership for.
+   */
+  membersOf(roomId: string, options?: { membership?: Membership | 'all' }): Promise<Member[]>;
   /** Number of joined members of the room. */
   memberCount(roomId: string): Promise<number>;
+  /** How many members of each membership the room has. */
+  memberCounts(roomId: string): Promise<Record<Membership, number>>;
+  /** The room's name as the client of `viewer` (say, the bot) shows it: name, alias or heroes ("Alice and Bob"). */
+  displayName(roomId: string, viewer: string): Promise<string>;
+  /** The room's family, oldest first: predecessors (m.room.create) and successors (m.room.tombstone) the store tracks. */
+  lineage(roomId: string): Promise<RoomId[]>;
   /** True when the user is a joined member of the room. */
   isMember(roomId: string, userId: string): Promise<boolean>;
   /** The room's metadata, or undefined when the bot does not track that room. */
@@ -78,7 +91,7 @@ export interface AttachOptions {
 
 /** An open roomkeeper store with its pipeline. */
 export interface Roomkeeper {
-  /** Who is in which room: roomsOf, membersOf, memberCount, isMember, info, sharedRooms, allRooms. */
+  /** Who is in which room and what each room is: roomsOf, membersOf (any membership), memberCounts, displayName, lineage, isMember, info, sharedRooms, allRooms. */
   rooms: RoomQueries;
   /**
    * Applies one whole /sync response body (in order, each once or more: duplicates are skipped).
@@ -122,8 +135,11 @@ function roomIdOf(input: string): RoomId {
 function queriesOf(rooms: Rooms): RoomQueries {
   return {
     roomsOf: async (userId) => rooms.roomsOf(userIdOf(userId)),
-    membersOf: async (roomId) => rooms.membersOf(roomIdOf(roomId)),
+    membersOf: async (roomId, options) => rooms.membersOf(roomIdOf(roomId), options),
     memberCount: async (roomId) => rooms.memberCount(roomIdOf(roomId)),
+    memberCounts: async (roomId) => rooms.memberCounts(roomIdOf(roomId)),
+    displayName: async (roomId, viewer) => rooms.displayName(roomIdOf(roomId), userIdOf(viewer)),
+    lineage: async (roomId) => rooms.lineage(roomIdOf(roomId)),
     isMember: async (roomId, userId) => rooms.isMember(roomIdOf(roomId), userIdOf(userId)),
     info: async (roomId) => rooms.info(roomIdOf(roomId)),
     sharedRooms: async (a, b) => rooms.sharedRooms(userIdOf(a), userIdOf(b)),

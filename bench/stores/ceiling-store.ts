@@ -1,6 +1,6 @@
 import type { ClassicLevel } from 'classic-level';
 import type { RoomId, UserId } from '../../src/state/ids.js';
-import type { RoomInfo } from '../../src/state/room-info.js';
+import { encodeMember, type RoomInfo } from '../../src/state/room-info.js';
 import { guardKey, roomUserKey, timeKey, userRoomKey } from '../../src/store/keys.js';
 import { META_KEYS } from '../../src/store/meta-keys.js';
 import type { CommitPlan, RoomEvents } from '../../src/store/sync-store.js';
@@ -93,17 +93,14 @@ export class CeilingStore implements PipelineStore {
     for (const op of plan.ops) {
       switch (op.op) {
         case 'put-member': {
-          ops.push({ type: 'put', key: ROOM_USERS + roomUserKey(op.roomId, op.userId), value: op.displayName ?? '' });
-          ops.push({ type: 'put', key: USER_ROOMS + userRoomKey(op.userId, op.roomId), value: '' });
+          ops.push({ type: 'put', key: ROOM_USERS + roomUserKey(op.roomId, op.userId), value: encodeMember(op.member) });
+          if (op.member.membership === 'join') ops.push({ type: 'put', key: USER_ROOMS + userRoomKey(op.userId, op.roomId), value: '' });
+          else ops.push({ type: 'del', key: USER_ROOMS + userRoomKey(op.userId, op.roomId) });
           let set = added.get(op.roomId);
           if (set === undefined) added.set(op.roomId, (set = new Set()));
           set.add(op.userId);
           break;
         }
-        case 'del-member':
-          ops.push({ type: 'del', key: ROOM_USERS + roomUserKey(op.roomId, op.userId) });
-          ops.push({ type: 'del', key: USER_ROOMS + userRoomKey(op.userId, op.roomId) });
-          break;
         case 'put-info':
           ops.push({ type: 'put', key: ROOMS + op.info.roomId, value: JSON.stringify(op.info) });
           break;

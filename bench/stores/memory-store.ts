@@ -39,17 +39,18 @@ export class MemoryStore implements PipelineStore {
     for (const op of plan.ops) {
       switch (op.op) {
         case 'put-member': {
+          if (op.member.membership !== 'join') {
+            this.#delMember(op.roomId, op.userId);
+            break;
+          }
           let users = this.roomUsers.get(op.roomId);
           if (users === undefined) this.roomUsers.set(op.roomId, (users = new Map()));
-          users.set(op.userId, op.displayName ?? '');
+          users.set(op.userId, op.member.displayName ?? '');
           let rooms = this.userRooms.get(op.userId);
           if (rooms === undefined) this.userRooms.set(op.userId, (rooms = new Set()));
           rooms.add(op.roomId);
           break;
         }
-        case 'del-member':
-          this.#delMember(op.roomId, op.userId);
-          break;
         case 'put-info':
           this.infosById.set(op.info.roomId, op.info);
           break;

@@ -1,6 +1,6 @@
 import { createRequire } from 'node:module';
 import type { RoomId } from '../../src/state/ids.js';
-import type { RoomInfo } from '../../src/state/room-info.js';
+import { encodeMember, type RoomInfo } from '../../src/state/room-info.js';
 import { guardKey, roomUserKey, userRoomKey } from '../../src/store/keys.js';
 import { META_KEYS } from '../../src/store/meta-keys.js';
 import type { CommitPlan, RoomEvents } from '../../src/store/sync-store.js';
@@ -75,12 +75,8 @@ export class SimpleFsStore implements PipelineStore {
     for (const op of plan.ops) {
       switch (op.op) {
         case 'put-member':
-          this.#store(`room-users:${roomUserKey(op.roomId, op.userId)}`, op.displayName ?? '');
-          this.#store(`user-rooms:${userRoomKey(op.userId, op.roomId)}`, '');
-          break;
-        case 'del-member':
-          this.#store(`room-users:${roomUserKey(op.roomId, op.userId)}`, undefined);
-          this.#store(`user-rooms:${userRoomKey(op.userId, op.roomId)}`, undefined);
+          this.#store(`room-users:${roomUserKey(op.roomId, op.userId)}`, encodeMember(op.member));
+          this.#store(`user-rooms:${userRoomKey(op.userId, op.roomId)}`, op.member.membership === 'join' ? '' : undefined);
           break;
         case 'put-info':
           this.#store(`rooms:${op.info.roomId}`, JSON.stringify(op.info));

@@ -43,10 +43,8 @@ export class SqliteStore implements PipelineStore {
       for (const op of plan.ops) {
         switch (op.op) {
           case 'put-member':
-            putMember.run(op.roomId, op.userId, op.displayName ?? null);
-            break;
-          case 'del-member':
-            delMember.run(op.roomId, op.userId);
+            if (op.member.membership === 'join') putMember.run(op.roomId, op.userId, op.member.displayName ?? null);
+            else delMember.run(op.roomId, op.userId);
             break;
           case 'put-info':
             putInfo.run(op.info.roomId, JSON.stringify(op.info));

@@ -88,7 +88,13 @@ export async function startDiceBot(options: DiceBotOptions): Promise<DiceBot> {
     const rooms: SharedRoom[] = [];
     for (const roomId of await keeper.rooms.roomsOf(sender)) {
       if (roomId === except) continue;
-      rooms.push({ roomId, info: await keeper.rooms.info(roomId), memberCount: await keeper.rooms.memberCount(roomId) });
+      rooms.push({
+        roomId,
+        info: await keeper.rooms.info(roomId),
+        memberCount: await keeper.rooms.memberCount(roomId),
+        // Named as the bot's client would name it, so `in Alice` finds a DM with Alice.
+        displayName: await keeper.rooms.displayName(roomId, botUserId),
+      });
     }
     return rooms;
   }

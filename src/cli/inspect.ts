@@ -1,35 +1,74 @@
 import { RoomkeeperError } from '../errors.js';
+import type { Membership } from '../state/events.js';
 import type { RoomId, UserId } from '../state/ids.js';
+import type { RoomInfo } from '../state/room-info.js';
+import { roomDisplayName } from '../state/room-name.js';
+import { displayNames } from '../state/member-names.js';
+import { powerOf, roleOf, staffOf, type Role } from '../state/power-levels.js';
 import type { Store } from '../store/store.js';
+
+/** One room of `roomkeeper inspect --json`. */
+export interface InspectRoom {
+  roomId: RoomId;
+  /** The room's name as the bot's client would show it (name, alias, or heroes). */
+  displayName: string;
+  name: string | null;
+  canonicalAlias: string | null;
+  topic: string | null;
+  encrypted: boolean;
+  /** Joined members; the other memberships are listed after, each sorted by id. */
+  members: UserId[];
+  invited: UserId[];
+  banned: UserId[];
+  knocking: UserId[];
+  version: string | null;
+  predecessor: RoomId | null;
+  successor: RoomId | null;
+}
 
 /** The JSON document of `roomkeeper inspect --json`: rooms, users and lists sorted by id. */
 export interface InspectDocument {
-  rooms: {
-    roomId: RoomId;
-    name: string | null;
-    canonicalAlias: string | null;
-    topic: string | null;
-    encrypted: boolean;
-    members: UserId[];
-  }[];
+  rooms: InspectRoom[];
   users: { userId: UserId; rooms: RoomId[] }[];
+}
+
+/** The whole record of one room, as `inspect` shows it. */
+async function roomRecord(store: Store, roomId: RoomId, info: RoomInfo | undefined, bot: UserId | undefined) {
+  const everyone = await store.rooms.membersOf(roomId, { membership: 'all' });
+  const of = (kind: Membership) => everyone.filter((m) => m.membership === kind);
+  const displayName = roomDisplayName({
+    name: info?.name,
+    canonicalAlias: info?.canonicalAlias,
+    members: everyone,
+    // Without the bot's id (a store no pipeline wrote since schema 2), nobody is left out.
+    botUserId: bot ?? ('@' as UserId),
+  }).text;
+  return { everyone, of, displayName };
 }
 
 /** Reads the whole store into the inspect document. */
 export async function inspectAll(store: Store): Promise<InspectDocument> {
   const roomIds = await store.rooms.allRooms();
-  const infos = await store.rooms.infos(roomIds);
+  const [infos, bot] = await Promise.all([store.rooms.infos(roomIds), store.botUserId()]);
   const rooms = await Promise.all(
-    roomIds.map(async (roomId, i) => {
+    roomIds.map(async (roomId, i): Promise<InspectRoom> => {
       const info = infos[i];
-      const members = await store.rooms.membersOf(roomId);
+      const { of, displayName } = await roomRecord(store, roomId, info, bot);
+      const ids = (kind: Membership) => of(kind).map((m) => m.userId);
       return {
         roomId,
+        displayName,
         name: info?.name ?? null,
         canonicalAlias: info?.canonicalAlias ?? null,
         topic: info?.topic ?? null,
         encrypted: info?.encrypted ?? false,
-        members: members.map((m) => m.userId),
+        members: ids('join'),
+        invited: ids('invite'),
+        banned: ids('ban'),
+        knocking: ids('knock'),
+        version: info?.version ?? null,
+        predecessor: info?.predecessor?.roomId ?? null,
+        successor: info?.successor?.roomId ?? null,
       };
     }),
   );
@@ -39,6 +78,7 @@ export async function inspectAll(store: Store): Promise<InspectDocument> {
 /** The JSON document of `roomkeeper inspect room ROOM_ID --json`. */
 export interface RoomDocument {
   roomId: RoomId;
+  displayName: string;
   name: string | null;
   canonicalAlias: string | null;
   topic: string | null;
@@ -46,7 +86,26 @@ export interface RoomDocument {
   /** ISO 8601, or null when the join was not seen. */
   joinedAt: string | null;
   updatedAt: string;
-  members: { userId: UserId; displayName: string | null }[];
+  /** Joined members, with the name a client shows (disambiguated) and their role. */
+  members: { userId: UserId; displayName: string | null; shownAs: string; role: Role }[];
+  invited: UserId[];
+  banned: UserId[];
+  knocking: UserId[];
+  left: number;
+  version: string | null;
+  roomType: string | null;
+  creators: UserId[];
+  admins: UserId[];
+  moderators: UserId[];
+  joinRule: string | null;
+  historyVisibility: string | null;
+  guestAccess: string | null;
+  predecessor: RoomId | null;
+  successor: RoomId | null;
+  spaceParents: RoomId[];
+  spaceChildren: RoomId[];
+  /** Migrated from an older layout and not yet re-read from the homeserver. */
+  needsRefresh: boolean;
 }
 
 function notTracked(roomId: RoomId): RoomkeeperError {
@@ -57,34 +116,77 @@ function notTracked(roomId: RoomId): RoomkeeperError {
 export async function inspectRoom(store: Store, roomId: RoomId): Promise<RoomDocument> {
   const info = await store.rooms.info(roomId);
   if (info === undefined) throw notTracked(roomId);
-  const members = await store.rooms.membersOf(roomId);
+  const { everyone, of, displayName } = await roomRecord(store, roomId, info, await store.botUserId());
+  const shown = displayNames(everyone);
+  const power = { powerLevels: info.powerLevels, creators: info.creators ?? [], version: info.version };
+  const staff = staffOf(power);
+  const ids = (kind: Membership) => of(kind).map((m) => m.userId);
   return {
     roomId,
+    displayName,
     name: info.name ?? null,
     canonicalAlias: info.canonicalAlias ?? null,
     topic: info.topic ?? null,
     encrypted: info.encrypted,
     joinedAt: info.joinedAt === undefined ? null : new Date(info.joinedAt).toISOString(),
     updatedAt: new Date(info.updatedAt).toISOString(),
-    members: members.map((m) => ({ userId: m.userId, displayName: m.displayName ?? null })),
+    members: of('join').map((m) => ({
+      userId: m.userId,
+      displayName: m.displayName ?? null,
+      shownAs: shown.get(m.userId) ?? m.userId,
+      role: roleOf(powerOf(power, m.userId)),
+    })),
+    invited: ids('invite'),
+    banned: ids('ban'),
+    knocking: ids('knock'),
+    left: of('leave').length,
+    version: info.version ?? null,
+    roomType: info.roomType ?? null,
+    creators: staff.creators,
+    admins: staff.admins,
+    moderators: staff.moderators,
+    joinRule: info.joinRule ?? null,
+    historyVisibility: info.historyVisibility ?? null,
+    guestAccess: info.guestAccess ?? null,
+    predecessor: info.predecessor?.roomId ?? null,
+    successor: info.successor?.roomId ?? null,
+    spaceParents: info.spaceParents ?? [],
+    spaceChildren: info.spaceChildren ?? [],
+    needsRefresh: info.needsRefresh === true,
   };
 }
 
 /** Readable text about one room; INPUT_NOT_FOUND when the room is not tracked. */
 export async function describeRoom(store: Store, roomId: RoomId): Promise<string> {
-  const info = await store.rooms.info(roomId);
-  if (info === undefined) throw notTracked(roomId);
-  const members = await store.rooms.membersOf(roomId);
+  const d = await inspectRoom(store, roomId);
+  const list = (ids: readonly string[]) => (ids.length === 0 ? '(none)' : ids.join(', '));
   const lines = [
     `room        ${roomId}`,
-    `name        ${info.name ?? '(none)'}`,
-    `alias       ${info.canonicalAlias ?? '(none)'}`,
-    `topic       ${info.topic ?? '(none)'}`,
-    `encrypted   ${info.encrypted ? 'yes' : 'no'}`,
-    `joined at   ${info.joinedAt === undefined ? 'unknown' : new Date(info.joinedAt).toISOString()}`,
-    `updated at  ${new Date(info.updatedAt).toISOString()}`,
-    `members     ${members.length}`,
-    ...members.map((m) => `  ${m.userId}${m.displayName === undefined ? '' : ` (${m.displayName})`}`),
+    `shown as    ${d.displayName}`,
+    `name        ${d.name ?? '(none)'}`,
+    `alias       ${d.canonicalAlias ?? '(none)'}`,
+    `topic       ${d.topic ?? '(none)'}`,
+    `encrypted   ${d.encrypted ? 'yes' : 'no'}`,
+    `version     ${d.version ?? 'unknown'}${d.roomType === null ? '' : ` (${d.roomType})`}`,
+    `join rule   ${d.joinRule ?? 'unknown'}`,
+    `history     ${d.historyVisibility ?? 'unknown'}`,
+    `guests      ${d.guestAccess ?? 'unknown'}`,
+    ...(d.creators.length > 0 ? [`creators    ${list(d.creators)}`] : []),
+    `admins      ${list(d.admins)}`,
+    `moderators  ${list(d.moderators)}`,
+    ...(d.predecessor === null ? [] : [`replaces    ${d.predecessor}`]),
+    ...(d.successor === null ? [] : [`replaced by ${d.successor}`]),
+    ...(d.spaceParents.length === 0 ? [] : [`in spaces   ${list(d.spaceParents)}`]),
+    ...(d.spaceChildren.length === 0 ? [] : [`children    ${list(d.spaceChildren)}`]),
+    `joined at   ${d.joinedAt ?? 'unknown'}`,
+    `updated at  ${d.updatedAt}`,
+    ...(d.needsRefresh ? ['refresh     pending (upgraded data dir; re-read from the homeserver after the next sync)'] : []),
+    `members     ${d.members.length}`,
+    ...d.members.map((m) => `  ${m.userId}${m.displayName === null ? '' : ` (${m.shownAs === m.userId ? m.displayName : m.shownAs})`}${m.role === 'user' ? '' : ` ${m.role}`}`),
+    `invited     ${list(d.invited)}`,
+    `banned      ${list(d.banned)}`,
+    `knocking    ${list(d.knocking)}`,
+    `left        ${d.left}`,
   ];
   return lines.join('\n') + '\n';
 }

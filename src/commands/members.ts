@@ -1,20 +1,23 @@
+import type { UserId } from '../state/ids.js';
+import { displayNames } from '../state/member-names.js';
+import { powerOf, roleOf, type Role } from '../state/power-levels.js';
 import type { Member } from '../state/room-info.js';
 import { refOf } from './parse.js';
 import type { Command } from './command.js';
-import { bullets, code, line, reply, roomLabel, strong, type Inline } from './render.js';
+import { bullets, code, line, reply, strong, type Inline } from './render.js';
 import { resolveRoom } from './resolve-room.js';
 import { loadSharedRooms, unresolvedReply, type RoomsDeps } from './shared-rooms.js';
 
 /** Most members listed; the rest are counted. */
 export const MAX_LISTED_MEMBERS = 50;
 
-/** `!members [REF]`: the joined members of a shared room, with display names. */
+/** `!members [REF]`: the joined members of a shared room, with display names and roles. */
 export const membersCommand: Command<RoomsDeps> = {
   name: 'members',
   usage: '[REF]',
   summary: 'list the members of a room we share',
   help: [
-    'Lists the joined members of a room we share, with their display names.',
+    'Lists the joined members of a room we share, with their display names (with the user id where two look alike) and roles (creator, admin, moderator).',
     `Long lists show the first ${MAX_LISTED_MEMBERS} and count the rest.`,
     'REF works as for !room.',
   ],
@@ -26,25 +29,32 @@ export const membersCommand: Command<RoomsDeps> = {
     const res = resolveRoom(refOf(args), rooms);
     if (res.kind !== 'found') return unresolvedReply(res, ctx, 'members');
     const { room } = res.room;
-    const members = sortMembers(await ctx.rooms.membersOf(room.roomId));
-    const shown = members.slice(0, MAX_LISTED_MEMBERS);
-    const rest = members.length - shown.length;
+    const everyone = await ctx.rooms.membersOf(room.roomId, { membership: 'all' });
+    // Invited members count in a name clash (spec), so names come from every membership.
+    const shown = displayNames(everyone);
+    const info = room.info;
+    const ctxPower = { powerLevels: info?.powerLevels, creators: info?.creators ?? [], version: info?.version };
+    const members = sortMembers(
+      everyone.filter((m) => m.membership === 'join'),
+      shown,
+    );
+    const list = members.slice(0, MAX_LISTED_MEMBERS);
+    const rest = members.length - list.length;
+    const item = (m: Member): Inline[] => memberItem(m.userId, shown.get(m.userId) ?? m.userId, roleOf(powerOf(ctxPower, m.userId)));
     return reply(
-      line(strong(roomLabel(room.roomId, room.info)), ` has ${members.length === 1 ? '1 member' : `${members.length} members`}:`),
-      bullets(shown.map(memberItem)),
+      line(strong(room.displayName), ` has ${members.length === 1 ? '1 member' : `${members.length} members`}:`),
+      bullets(list.map(item)),
       ...(rest > 0 ? [line(`… and ${rest} more`)] : []),
     );
   },
 };
 
-function displayName(m: Member): string | undefined {
-  const name = m.displayName?.trim();
-  return name ? name : undefined;
-}
-
 // By display name when there is one, so the list reads like a room's member list.
-function sortMembers(members: readonly Member[]): Member[] {
-  const key = (m: Member) => (displayName(m) ?? m.userId.slice(1)).toLowerCase();
+function sortMembers(members: readonly Member[], shown: ReadonlyMap<UserId, string>): Member[] {
+  const key = (m: Member) => {
+    const name = shown.get(m.userId) ?? m.userId;
+    return (name === m.userId ? m.userId.slice(1) : name).toLowerCase();
+  };
   return [...members].sort((a, b) => {
     const ka = key(a);
     const kb = key(b);
@@ -52,7 +62,10 @@ function sortMembers(members: readonly Member[]): Member[] {
   });
 }
 
-function memberItem(m: Member): Inline[] {
-  const name = displayName(m);
-  return name ? [name, ' (', code(m.userId), ')'] : [code(m.userId)];
+function memberItem(userId: UserId, name: string, role: Role): Inline[] {
+  const label = role === 'user' ? [] : [` — ${role}`];
+  if (name === userId) return [code(userId), ...label];
+  // A disambiguated name already carries the user id.
+  if (name.endsWith(`(${userId})`)) return [name.slice(0, -(userId.length + 2)).trimEnd(), ' (', code(userId), ')', ...label];
+  return [name, ' (', code(userId), ')', ...label];
 }

@@ -1,6 +1,5 @@
 import type { RoomId } from '../state/ids.js';
 import type { RoomInfo } from '../state/room-info.js';
-import { roomLabel } from './render.js';
 
 /** A room the sender shares with the bot, as listed by `!rooms`. */
 export interface SharedRoom {
@@ -8,6 +7,8 @@ export interface SharedRoom {
   /** Undefined when the store has members for the room but no metadata (yet). */
   info: RoomInfo | undefined;
   memberCount: number;
+  /** The room's name as the sender's client shows it (name, alias, or its other members). */
+  displayName: string;
 }
 
 /** A shared room with its number in the sender's `!rooms` list (1-based). */
@@ -30,7 +31,7 @@ export type RoomResolution =
 /**
  * Resolves a room reference against the sender's shared rooms only, given in `!rooms` order: a
  * room id, a canonical alias, a number from that list, or a case-insensitive substring of the
- * label the list shows (the name, else the alias). Without a reference, a sole shared room is
+ * name the list shows (as a client computes it: name, alias, or other members). Without a reference, a sole shared room is
  * the answer. The resolver is never shown other rooms, so it cannot leak them.
  */
 export function resolveRoom(ref: string | undefined, rooms: readonly SharedRoom[]): RoomResolution {
@@ -59,7 +60,7 @@ export function resolveRoom(ref: string | undefined, rooms: readonly SharedRoom[
   }
 
   const needle = fold(wanted);
-  const labels = numbered.map((n) => ({ n, label: fold(roomLabel(n.room.roomId, n.room.info)) }));
+  const labels = numbered.map((n) => ({ n, label: fold(n.room.displayName) }));
   // An exact label wins over substrings, or a room called "Team" could never be chosen by name
   // next to one called "Team chat".
   const exact = labels.filter((l) => l.label === needle).map((l) => l.n);

@@ -1,7 +1,7 @@
 import type { UserId } from '../state/ids.js';
 import type { RoomsReader } from '../store/rooms-reader.js';
 import type { Invocation } from './command.js';
-import { bullets, code, countOf, line, reply, roomLabel, type Inline, type Reply } from './render.js';
+import { bullets, code, countOf, line, reply, type Inline, type Reply } from './render.js';
 import type { NumberedRoom, RoomResolution, SharedRoom } from './resolve-room.js';
 
 /** What the room commands read: the store and who the bot is. */
@@ -22,11 +22,15 @@ export async function loadSharedRooms(deps: RoomsDeps, user: UserId): Promise<Sh
   const ids = await deps.rooms.sharedRooms(user, deps.botId);
   const rooms = await Promise.all(
     ids.map(async (roomId) => {
-      const [info, memberCount] = await Promise.all([deps.rooms.info(roomId), deps.rooms.memberCount(roomId)]);
-      return { roomId, info, memberCount };
+      const [info, memberCount, displayName] = await Promise.all([
+        deps.rooms.info(roomId),
+        deps.rooms.memberCount(roomId),
+        deps.rooms.displayName(roomId, deps.botId),
+      ]);
+      return { roomId, info, memberCount, displayName };
     }),
   );
-  const keyed = rooms.map((room) => ({ room, key: roomLabel(room.roomId, room.info).toLowerCase() }));
+  const keyed = rooms.map((room) => ({ room, key: room.displayName.toLowerCase() }));
   keyed.sort((a, b) => compare(a.key, b.key) || compare(a.room.roomId, b.room.roomId));
   return keyed.map((k) => k.room);
 }
@@ -35,9 +39,10 @@ function compare(a: string, b: string): number {
   return a < b ? -1 : a > b ? 1 : 0;
 }
 
-/** A room as one list item: `Team chat — 5 members`. */
+/** A room as one list item: `Team chat — 5 members`, marked when it was replaced. */
 export function roomItem(room: SharedRoom): Inline[] {
-  return [roomLabel(room.roomId, room.info), ` — ${countOf(room.memberCount, 'member')}`];
+  const replaced = room.info?.successor === undefined ? '' : ' (replaced by a newer room)';
+  return [room.displayName, ` — ${countOf(room.memberCount, 'member')}${replaced}`];
 }
 
 /** The reply for a reference that did not resolve to one room. */

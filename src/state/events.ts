@@ -1,5 +1,7 @@
 import { z } from 'zod';
 import { eventIdSchema, userIdSchema, type EventId, type UserId } from './ids.js';
+import { decodePowerLevels, type PowerLevels } from './power-levels.js';
+import { versionRules } from './room-version.js';
 import { isJsonObject } from './json.js';
 
 /**
@@ -20,6 +22,8 @@ const baseSchema = z.object({
   content,
   origin_server_ts: z.number().int().nonnegative().optional(),
   unsigned: z.object({ prev_content: content.optional() }).loose().optional(),
+  // Rooms before version 11 name a redaction's target here; from 11 on, in content.redacts.
+  redacts: z.unknown().optional(),
 });
 
 const memberContent = z
@@ -27,6 +31,7 @@ const memberContent = z
     membership: z.enum(MEMBERSHIPS),
     // A display name of the wrong type is ignored rather than rejecting the membership change.
     displayname: z.unknown().optional(),
+    avatar_url: z.unknown().optional(),
     is_direct: z.unknown().optional(),
   })
   .loose();
@@ -52,10 +57,29 @@ export type TrackedEvent =
       userId: UserId;
       membership: Membership;
       displayName?: string;
+      avatarUrl?: string;
       /** Membership before this event, from unsigned.prev_content, when the server sent it. */
       prevMembership?: string;
       isDirect: boolean;
     })
+  | (Base & {
+      kind: 'create';
+      /** `room_version`; absent means version 1. */
+      version?: string;
+      /** Who created the room: `creator` before version 11, the sender from 11, plus `additional_creators` from 12. */
+      creators: UserId[];
+      predecessor?: { roomId: string; eventId?: string };
+      /** `type` of the room, `m.space` for a space. */
+      roomType?: string;
+    })
+  | (Base & { kind: 'power-levels'; powerLevels: PowerLevels })
+  | (Base & { kind: 'join-rules'; joinRule?: string })
+  | (Base & { kind: 'history-visibility'; historyVisibility?: string })
+  | (Base & { kind: 'guest-access'; guestAccess?: string })
+  | (Base & { kind: 'tombstone'; replacement?: string; body?: string })
+  /** `m.space.child` (in a space, about a child) or `m.space.parent` (in a room, about its space). */
+  | (Base & { kind: 'space-child' | 'space-parent'; target: string; valid: boolean })
+  | (Base & { kind: 'redaction'; redacts?: EventId })
   | (Base & { kind: 'name'; name?: string })
   | (Base & { kind: 'canonical-alias'; alias?: string })
   | (Base & { kind: 'topic'; topic?: string })
@@ -152,6 +176,7 @@ export function decodeWellFormed(raw: unknown, requireState: boolean): DecodeRes
 
   if (stateKey === undefined) {
     if (requireState || type === 'm.room.member') return undefined;
+    if (type === 'm.room.redaction') return { ok: true, event: redaction({ eventId: id, sender, ts: time }, content, raw.redacts) };
     if (type === 'm.room.message') {
       const { msgtype, body } = content;
       if ((msgtype !== undefined && typeof msgtype !== 'string') || (body !== undefined && typeof body !== 'string')) return undefined;
@@ -162,7 +187,7 @@ export function decodeWellFormed(raw: unknown, requireState: boolean): DecodeRes
 
   switch (type) {
     case 'm.room.member': {
-      const { membership, displayname, is_direct: isDirect } = content;
+      const { membership, displayname, avatar_url: avatarUrl, is_direct: isDirect } = content;
       if (!isUserId(stateKey) || typeof membership !== 'string' || !MEMBERSHIP_SET.has(membership)) return undefined;
       const prev = prevContent?.membership;
       return {
@@ -175,6 +200,7 @@ export function decodeWellFormed(raw: unknown, requireState: boolean): DecodeRes
           userId: stateKey,
           membership: membership as Membership,
           displayName: typeof displayname === 'string' ? text(displayname) : undefined,
+          avatarUrl: typeof avatarUrl === 'string' ? text(avatarUrl) : undefined,
           prevMembership: typeof prev === 'string' ? prev : undefined,
           isDirect: isDirect === true,
         },
@@ -200,7 +226,7 @@ export function decodeWellFormed(raw: unknown, requireState: boolean): DecodeRes
         ? { ok: true, event: { eventId: id, sender, ts: time, kind: 'encryption' } }
         : { ok: true, event: { eventId: id, sender, ts: time, kind: 'other-state', type } };
     default:
-      return { ok: true, event: { eventId: id, sender, ts: time, kind: 'other-state', type } };
+      return { ok: true, event: otherState({ eventId: id, sender, ts: time }, type, stateKey, content) };
   }
 }
 
@@ -225,6 +251,7 @@ export function decodeWithSchema(raw: unknown, requireState: boolean): DecodeRes
   if (e.state_key === undefined) {
     if (requireState) return fail('state_key: missing in a state event');
     if (e.type === 'm.room.member') return fail('state_key: missing in a membership event');
+    if (e.type === 'm.room.redaction') return { ok: true, event: redaction(base, e.content, e.redacts) };
     if (e.type === 'm.room.message') {
       const c = messageContent.safeParse(e.content);
       if (!c.success) return fail(describe(c.error));
@@ -248,6 +275,7 @@ export function decodeWithSchema(raw: unknown, requireState: boolean): DecodeRes
           userId: userId.data,
           membership: c.data.membership,
           displayName: typeof c.data.displayname === 'string' ? text(c.data.displayname) : undefined,
+          avatarUrl: typeof c.data.avatar_url === 'string' ? text(c.data.avatar_url) : undefined,
           prevMembership: typeof prev === 'string' ? prev : undefined,
           isDirect: c.data.is_direct === true,
         },
@@ -275,13 +303,77 @@ export function decodeWithSchema(raw: unknown, requireState: boolean): DecodeRes
         ? { ok: true, event: { ...base, kind: 'encryption' } }
         : { ok: true, event: { ...base, kind: 'other-state', type: e.type } };
     default:
-      return { ok: true, event: { ...base, kind: 'other-state', type: e.type } };
+      return { ok: true, event: otherState(base, e.type, e.state_key, e.content) };
+  }
+}
+
+// --- Room state beyond names: one decoder for both paths --------------------------------------
+//
+// These contents are read leniently, field by field, as clients read them: a field of the wrong
+// type counts as absent (its default applies) rather than losing the event, because the state
+// it stands for is the server's whichever way its content is spelled.
+
+function str(v: unknown): string | undefined {
+  return typeof v === 'string' && v.length > 0 ? v : undefined;
+}
+
+function validUserId(v: unknown): UserId | undefined {
+  return isUserId(v) ? v : undefined;
+}
+
+function redaction(base: Base, content: Record<string, unknown>, topLevel: unknown): TrackedEvent {
+  // content.redacts wins: from room version 11 it is the only place; before, servers copy it there.
+  const target = [content.redacts, topLevel].find((v) => isMatrixId(v, DOLLAR)) as EventId | undefined;
+  return { ...base, kind: 'redaction', redacts: target };
+}
+
+/** Decodes the state events of types without a schema of their own above. */
+function otherState(base: Base, type: string, stateKey: string, content: Record<string, unknown>): TrackedEvent {
+  if (type === 'm.space.child' || type === 'm.space.parent') {
+    // Spec: a child or parent without a non-empty `via` is no relation at all.
+    const valid = Array.isArray(content.via) && content.via.length > 0;
+    return { ...base, kind: type === 'm.space.child' ? 'space-child' : 'space-parent', target: stateKey, valid };
+  }
+  if (stateKey !== '') return { ...base, kind: 'other-state', type };
+  switch (type) {
+    case 'm.room.create': {
+      const version = str(content.room_version);
+      const rules = versionRules(version);
+      const creators: UserId[] = [rules >= 11 ? base.sender : (validUserId(content.creator) ?? base.sender)];
+      if (rules >= 12 && Array.isArray(content.additional_creators)) {
+        for (const u of content.additional_creators) {
+          const id = validUserId(u);
+          if (id !== undefined && !creators.includes(id)) creators.push(id);
+        }
+      }
+      const pred = content.predecessor;
+      let predecessor: { roomId: string; eventId?: string } | undefined;
+      if (typeof pred === 'object' && pred !== null && !Array.isArray(pred)) {
+        const { room_id: roomId, event_id: eventId } = pred as Record<string, unknown>;
+        if (isMatrixId(roomId, 0x21)) predecessor = isMatrixId(eventId, DOLLAR) ? { roomId, eventId } : { roomId };
+      }
+      return { ...base, kind: 'create', version, creators, predecessor, roomType: str(content.type) };
+    }
+    case 'm.room.power_levels':
+      return { ...base, kind: 'power-levels', powerLevels: decodePowerLevels(content) };
+    case 'm.room.join_rules':
+      return { ...base, kind: 'join-rules', joinRule: str(content.join_rule) };
+    case 'm.room.history_visibility':
+      return { ...base, kind: 'history-visibility', historyVisibility: str(content.history_visibility) };
+    case 'm.room.guest_access':
+      return { ...base, kind: 'guest-access', guestAccess: str(content.guest_access) };
+    case 'm.room.tombstone': {
+      const replacement = content.replacement_room;
+      return { ...base, kind: 'tombstone', replacement: isMatrixId(replacement, 0x21) ? replacement : undefined, body: str(content.body) };
+    }
+    default:
+      return { ...base, kind: 'other-state', type };
   }
 }
 
 /** True for the decoded events that carry room state. */
 export function isStateEvent(e: TrackedEvent): boolean {
-  return e.kind !== 'message' && e.kind !== 'other';
+  return e.kind !== 'message' && e.kind !== 'other' && e.kind !== 'redaction';
 }
 
 /** The Matrix event type of a decoded event (for metrics and logs). */
@@ -299,6 +391,24 @@ export function eventType(e: TrackedEvent): string {
       return 'm.room.encryption';
     case 'message':
       return 'm.room.message';
+    case 'create':
+      return 'm.room.create';
+    case 'power-levels':
+      return 'm.room.power_levels';
+    case 'join-rules':
+      return 'm.room.join_rules';
+    case 'history-visibility':
+      return 'm.room.history_visibility';
+    case 'guest-access':
+      return 'm.room.guest_access';
+    case 'tombstone':
+      return 'm.room.tombstone';
+    case 'space-child':
+      return 'm.space.child';
+    case 'space-parent':
+      return 'm.space.parent';
+    case 'redaction':
+      return 'm.room.redaction';
     case 'other-state':
     case 'other':
       return e.type;

@@ -1,31 +1,63 @@
-import type { RoomId, UserId } from './ids.js';
+import { parseRoomId, type EventId, type RoomId, type UserId } from './ids.js';
 import type { TrackedEvent } from './events.js';
-import type { RoomInfo } from './room-info.js';
+import { currentKeyOf, redactInfo, redactMember } from './redaction.js';
+import { stateKeyOf, type MemberState, type RoomInfo } from './room-info.js';
 
 /**
  * Pure reducers: (events of one room in one /sync response, what the store knows) → store
  * operations. No I/O; `now` comes in as an argument.
+ *
+ * Room state is last-writer-wins per (type, state_key), with the event id: a state event is
+ * applied when the guard has not seen it, and also when it has but differs from what the store
+ * holds as current for its key — the state block is the server's resolved state, and an old
+ * event there that is not our current one is a state reset (or a resolved conflict) to follow.
+ * The guard still decides what is fresh: effects, counts and the change log see an event once.
  */
 
 /** A change to the Rooms store, in the order it must be applied. */
 export type StoreOp =
-  | { op: 'put-member'; roomId: RoomId; userId: UserId; displayName?: string }
-  | { op: 'del-member'; roomId: RoomId; userId: UserId }
+  /**
+   * The user's membership and profile in the room; a join also lists the room among the user's
+   * rooms, any other membership takes it off that list.
+   */
+  | { op: 'put-member'; roomId: RoomId; userId: UserId; member: MemberState }
   | { op: 'put-info'; info: RoomInfo }
   /** Delete every membership of the room and its RoomInfo (guard marks are kept). */
   | { op: 'purge-room'; roomId: RoomId };
 
-/** One event of a room's response, in state-block-then-timeline order. */
+/**
+ * One event of a room's response, in the order its state applies. `role` says what it is for:
+ * `both` (the default) an ordinary event; `effects` a timeline event whose state the room's
+ * `state_after` (MSC4222) supersedes, so it counts as fresh but does not change state; `state`
+ * an event of `state_after` that the timeline also holds, which changes state but is counted
+ * there.
+ */
 export interface RoomEntry {
   event: TrackedEvent;
   /** The guard has this event already (from an earlier commit). */
   seen: boolean;
+  role?: 'both' | 'effects' | 'state';
+  /** The event came in the timeline rather than the state block (or `state_after`). */
+  timeline?: boolean;
+}
+
+/** The room summary of a /sync response (spec: `summary`), when the server sent one. */
+export interface RoomSummary {
+  heroes?: UserId[];
+  joinedCount?: number;
+  invitedCount?: number;
 }
 
 export interface RoomView {
   botUserId: UserId;
   /** The room's RoomInfo as stored, undefined when the store does not track the room. */
   info: RoomInfo | undefined;
+  /**
+   * The stored state of the members whom `memberReads` names (the pipeline reads them); a user
+   * not in the map has none stored. With a redaction in the response, every member of the room.
+   */
+  members?: ReadonlyMap<UserId, MemberState>;
+  summary?: RoomSummary;
   now: number;
   /** Rebuild the room from these events whatever the guard says (reconciliation from /state). */
   forceSnapshot?: boolean;
@@ -37,10 +69,16 @@ export interface RoomPlan {
   fresh: TrackedEvent[];
   /** The room was rebuilt from this response's state (the bot joined it). */
   snapshot: boolean;
+  /** Tracked state keys that now hold an event the guard had seen, other than the one stored: state resets. */
+  stateResets: number;
 }
 
 function isOwnJoin(e: TrackedEvent, bot: UserId): boolean {
   return e.kind === 'member' && e.userId === bot && e.membership === 'join';
+}
+
+function appliesState(entry: RoomEntry): boolean {
+  return entry.role !== 'effects';
 }
 
 /**
@@ -49,7 +87,7 @@ function isOwnJoin(e: TrackedEvent, bot: UserId): boolean {
  * never saw). A join→join event of the bot (a profile change) is an ordinary update: rebuilding
  * from an incremental response, whose state block is partial, would lose members.
  */
-function needsSnapshot(entries: readonly RoomEntry[], view: RoomView): boolean {
+export function needsSnapshot(entries: readonly RoomEntry[], view: Pick<RoomView, 'botUserId' | 'info'>): boolean {
   return entries.some(
     ({ event: e, seen }) =>
       !seen &&
@@ -59,84 +97,287 @@ function needsSnapshot(entries: readonly RoomEntry[], view: RoomView): boolean {
   );
 }
 
+/**
+ * A room whose events the guard has all seen, timeline included, is a response read again (a
+ * replay re-run, a client resumed from an older token), not news from the server: nothing in it
+ * applies, so that the store never goes back to an older response's state. A real state reset
+ * comes with the timeline after its gap, or with no timeline at all.
+ */
+export function isRedelivery(entries: readonly RoomEntry[]): boolean {
+  return entries.length > 0 && entries.every((e) => e.seen) && entries.some((e) => e.timeline === true);
+}
+
+/**
+ * What the pipeline must read of the stored members before planning a tracked room: the users
+ * of seen member events (to compare with what is current), or all members when the response
+ * redacts something (a redaction names only an event id).
+ */
+export function memberReads(entries: readonly RoomEntry[]): { all: boolean; users: UserId[] } {
+  const users = new Set<UserId>();
+  let all = false;
+  if (isRedelivery(entries)) return { all, users: [] };
+  for (const entry of entries) {
+    const e = entry.event;
+    if (e.kind === 'redaction' && e.redacts !== undefined) all = true;
+    else if (e.kind === 'member' && entry.seen && appliesState(entry)) users.add(e.userId);
+  }
+  return { all, users: [...users] };
+}
+
 function emptyInfo(roomId: RoomId, now: number): RoomInfo {
   return { roomId, encrypted: false, updatedAt: now };
+}
+
+/** The tracked state key of an event, or undefined for events that carry no tracked state. */
+function trackedKey(e: TrackedEvent): string | undefined {
+  switch (e.kind) {
+    case 'member':
+      return stateKeyOf('m.room.member', e.userId);
+    case 'name':
+      return 'm.room.name';
+    case 'canonical-alias':
+      return 'm.room.canonical_alias';
+    case 'topic':
+      return 'm.room.topic';
+    case 'encryption':
+      return 'm.room.encryption';
+    case 'create':
+      return 'm.room.create';
+    case 'power-levels':
+      return 'm.room.power_levels';
+    case 'join-rules':
+      return 'm.room.join_rules';
+    case 'history-visibility':
+      return 'm.room.history_visibility';
+    case 'guest-access':
+      return 'm.room.guest_access';
+    case 'tombstone':
+      return 'm.room.tombstone';
+    case 'space-child':
+      return stateKeyOf('m.space.child', e.target);
+    case 'space-parent':
+      return stateKeyOf('m.space.parent', e.target);
+    case 'other-state':
+    case 'message':
+    case 'other':
+    case 'redaction':
+      return undefined;
+  }
+}
+
+const byCodeUnit = (a: string, b: string) => (a < b ? -1 : a > b ? 1 : 0);
+
+function withRelation(list: readonly RoomId[] | undefined, target: string, present: boolean): RoomId[] | undefined {
+  const roomId = parseRoomId(target);
+  const rest = (list ?? []).filter((r) => r !== target);
+  if (present && roomId !== undefined) rest.push(roomId);
+  rest.sort(byCodeUnit);
+  return rest.length > 0 ? rest : undefined;
+}
+
+/** RoomInfo with the state of one (non-member) event applied; its event id recorded as current. */
+function applyToInfo(info: RoomInfo, e: TrackedEvent, key: string): RoomInfo {
+  const next: RoomInfo = { ...info, stateIds: { ...info.stateIds, [key]: e.eventId }, stateTs: { ...info.stateTs, [key]: e.ts } };
+  const set = <K extends keyof RoomInfo>(k: K, v: RoomInfo[K] | undefined) => {
+    if (v === undefined) delete next[k];
+    else next[k] = v;
+  };
+  switch (e.kind) {
+    case 'name':
+      set('name', e.name);
+      break;
+    case 'canonical-alias':
+      set('canonicalAlias', e.alias);
+      break;
+    case 'topic':
+      set('topic', e.topic);
+      break;
+    case 'encryption':
+      next.encrypted = true;
+      break;
+    case 'create':
+      set('version', e.version ?? '1');
+      set('creators', e.creators);
+      set('roomType', e.roomType);
+      set('predecessor', e.predecessor === undefined ? undefined : toPredecessor(e.predecessor));
+      break;
+    case 'power-levels':
+      set('powerLevels', e.powerLevels);
+      break;
+    case 'join-rules':
+      set('joinRule', e.joinRule);
+      break;
+    case 'history-visibility':
+      set('historyVisibility', e.historyVisibility);
+      break;
+    case 'guest-access':
+      set('guestAccess', e.guestAccess);
+      break;
+    case 'tombstone': {
+      const roomId = e.replacement === undefined ? undefined : parseRoomId(e.replacement);
+      set('successor', roomId === undefined ? undefined : e.body === undefined ? { roomId } : { roomId, body: e.body });
+      break;
+    }
+    case 'space-child':
+      set('spaceChildren', withRelation(info.spaceChildren, e.target, e.valid));
+      break;
+    case 'space-parent':
+      set('spaceParents', withRelation(info.spaceParents, e.target, e.valid));
+      break;
+    default:
+      break;
+  }
+  return next;
+}
+
+function toPredecessor(p: { roomId: string; eventId?: string }): RoomInfo['predecessor'] {
+  const roomId = parseRoomId(p.roomId);
+  if (roomId === undefined) return undefined;
+  return p.eventId === undefined ? { roomId } : { roomId, eventId: p.eventId as EventId };
 }
 
 /**
  * Plans the store operations for one room of one response.
  *
- * Normally only unseen events are applied. When the bot has (re)joined, the room is rebuilt:
- * every state event of the response is applied in order, seen or not — after a kick and
- * re-invite the server resends the room's state as old member events the guard already holds,
- * and skipping them would leave the room empty.
+ * When the bot has (re)joined, the room is rebuilt: a purge, then every state event of the
+ * response in order, seen or not — after a kick and re-invite the server resends the room's
+ * state as old member events the guard already holds. Otherwise unseen state events apply, and
+ * seen ones apply when they are not what the store holds for their key (last writer wins).
  */
 export function planRoom(roomId: RoomId, entries: readonly RoomEntry[], view: RoomView): RoomPlan {
+  const bot = view.botUserId;
   const snapshot = view.forceSnapshot === true || needsSnapshot(entries, view);
+  if (!snapshot && isRedelivery(entries)) return { ops: [], fresh: [], snapshot: false, stateResets: 0 };
   const ops: StoreOp[] = [];
   const fresh: TrackedEvent[] = [];
   let info = view.info;
   let changed = false;
+  // Members changed in this plan; after a purge, the stored ones no longer count.
+  const members = new Map<UserId, MemberState | undefined>();
+  let purged = false;
+  const memberOf = (u: UserId): MemberState | undefined => (members.has(u) ? members.get(u) : purged ? undefined : view.members?.get(u));
+  // For counting state resets: each touched key's event before the plan, and its last writer.
+  const before = new Map<string, EventId | undefined>();
+  const last = new Map<string, { id: EventId; seen: boolean }>();
+  const currentId = (key: string, e: TrackedEvent): EventId | undefined =>
+    e.kind === 'member' ? memberOf(e.userId)?.eventId : info?.stateIds?.[key];
+  const currentTs = (key: string, e: TrackedEvent): number | undefined =>
+    e.kind === 'member' ? memberOf(e.userId)?.ts : info?.stateTs?.[key];
+
   // In a snapshot the response is the room's current state, so an own leave or ban before the
   // bot's last join (its old kick resent in the unordered state block, or a timeline of kick →
   // invite → join) is history the rejoin undid: purging there would drop the members before it.
-  const lastOwnJoin = snapshot ? entries.findLastIndex(({ event: e }) => isOwnJoin(e, view.botUserId)) : -1;
+  const lastOwnJoin = snapshot ? entries.findLastIndex((en) => appliesState(en) && isOwnJoin(en.event, bot)) : -1;
 
-  if (snapshot && info !== undefined) {
+  const purge = () => {
     ops.push({ op: 'purge-room', roomId });
     info = undefined;
+    members.clear();
+    purged = true;
+    before.clear();
+    last.clear();
+  };
+  if (snapshot && info !== undefined) {
+    purge();
     changed = true;
   }
 
-  for (const [i, { event: e, seen }] of entries.entries()) {
-    if (!seen) fresh.push(e);
-    if (seen && !snapshot) continue;
-    switch (e.kind) {
-      case 'member': {
-        const isBot = e.userId === view.botUserId;
-        if (isBot && (e.membership === 'leave' || e.membership === 'ban') && i > lastOwnJoin) {
-          // Kicked, banned or left: nothing about the room is visible to us any more.
-          ops.push({ op: 'purge-room', roomId });
-          info = undefined;
-          changed = false;
-          continue;
-        }
-        info ??= emptyInfo(roomId, view.now);
-        if (isBot && e.membership === 'join' && (info.joinedAt === undefined || e.prevMembership !== 'join')) {
-          info = { ...info, joinedAt: e.ts };
-        }
-        ops.push(
-          e.membership === 'join'
-            ? { op: 'put-member', roomId, userId: e.userId, displayName: e.displayName }
-            : { op: 'del-member', roomId, userId: e.userId },
-        );
+  for (const [i, entry] of entries.entries()) {
+    const { event: e, seen } = entry;
+    if (!seen && entry.role !== 'state') fresh.push(e);
+    if (!appliesState(entry)) continue;
+
+    if (e.kind === 'redaction') {
+      if (e.redacts === undefined || info === undefined) continue;
+      const key = currentKeyOf(info, e.redacts);
+      if (key !== undefined) {
+        info = redactInfo(info, key);
         changed = true;
-        break;
       }
-      case 'name':
-        info = { ...(info ?? emptyInfo(roomId, view.now)), name: e.name };
+      const target = findMemberByEvent(e.redacts, members, purged ? undefined : view.members);
+      if (target !== undefined) {
+        const member = redactMember(target.state);
+        members.set(target.userId, member);
+        ops.push({ op: 'put-member', roomId, userId: target.userId, member });
         changed = true;
-        break;
-      case 'canonical-alias':
-        info = { ...(info ?? emptyInfo(roomId, view.now)), canonicalAlias: e.alias };
-        changed = true;
-        break;
-      case 'topic':
-        info = { ...(info ?? emptyInfo(roomId, view.now)), topic: e.topic };
-        changed = true;
-        break;
-      case 'encryption':
-        info = { ...(info ?? emptyInfo(roomId, view.now)), encrypted: true };
-        changed = true;
-        break;
-      case 'other-state':
-      case 'message':
-      case 'other':
-        break;
+      }
+      continue;
     }
+
+    // In a snapshot nothing compares with what was stored: a member's key string is not needed,
+    // and this loop is what a cold replay spends its time in.
+    const key = snapshot && e.kind === 'member' ? '' : trackedKey(e);
+    if (key === undefined) continue;
+    if (!snapshot && seen) {
+      // A seen event in a room we do not track is history. In one we do, a state-block event
+      // applies when it is not what we hold for its key: the server's resolved state moved (a
+      // state reset). A seen timeline event is a re-delivery the guard skips, unless it is newer
+      // than what we hold: a response read again (a crash between the batches of one response,
+      // a replay re-run) must end where it ended the first time, its state block moving keys
+      // back and its timeline forward again.
+      if (info === undefined || currentId(key, e) === e.eventId) continue;
+      if (entry.timeline === true && e.ts < (currentTs(key, e) ?? 0)) continue;
+      // The bot's own leave or ban is the room's end, an effect of the event: once, when fresh.
+      if (e.kind === 'member' && e.userId === bot && e.membership !== 'join') continue;
+    }
+    if (!snapshot) {
+      if (!before.has(key)) before.set(key, currentId(key, e));
+      last.set(key, { id: e.eventId, seen });
+    }
+
+    if (e.kind === 'member') {
+      const isBot = e.userId === bot;
+      if (isBot && (e.membership === 'leave' || e.membership === 'ban') && i > lastOwnJoin) {
+        // Kicked, banned or left: nothing about the room is visible to us any more.
+        purge();
+        changed = false;
+        continue;
+      }
+      info ??= emptyInfo(roomId, view.now);
+      if (isBot && e.membership === 'join' && (info.joinedAt === undefined || e.prevMembership !== 'join')) {
+        info = { ...info, joinedAt: e.ts };
+      }
+      const member: MemberState = { membership: e.membership, eventId: e.eventId };
+      if (e.displayName !== undefined) member.displayName = e.displayName;
+      if (e.avatarUrl !== undefined) member.avatarUrl = e.avatarUrl;
+      if (e.ts > 0) member.ts = e.ts;
+      members.set(e.userId, member);
+      ops.push({ op: 'put-member', roomId, userId: e.userId, member });
+      changed = true;
+      continue;
+    }
+    info = applyToInfo(info ?? emptyInfo(roomId, view.now), e, key);
+    changed = true;
+  }
+
+  if (info !== undefined && view.summary !== undefined) {
+    const s = view.summary;
+    const next = { ...info };
+    if (s.heroes !== undefined) next.heroes = s.heroes;
+    if (s.joinedCount !== undefined) next.joinedCount = s.joinedCount;
+    if (s.invitedCount !== undefined) next.invitedCount = s.invitedCount;
+    info = next;
+    changed = true;
+  }
+
+  let stateResets = 0;
+  if (!snapshot) {
+    for (const [key, w] of last) if (w.seen && w.id !== before.get(key)) stateResets++;
   }
 
   // One RoomInfo write per room and response, after the memberships, rather than one per event.
   if (changed && info !== undefined) ops.push({ op: 'put-info', info: { ...info, updatedAt: view.now } });
-  return { ops, fresh, snapshot };
+  return { ops, fresh, snapshot, stateResets };
+}
+
+function findMemberByEvent(
+  target: EventId,
+  changed: ReadonlyMap<UserId, MemberState | undefined>,
+  stored: ReadonlyMap<UserId, MemberState> | undefined,
+): { userId: UserId; state: MemberState } | undefined {
+  for (const [userId, state] of changed) if (state?.eventId === target) return { userId, state };
+  for (const [userId, state] of stored ?? []) {
+    if (state.eventId === target && !changed.has(userId)) return { userId, state };
+  }
+  return undefined;
 }

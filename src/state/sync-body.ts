@@ -24,7 +24,18 @@ export interface SyncRoomBlocks {
   timeline: readonly unknown[];
   /** `timeline.limited`; a value of the wrong type counts as a gap (the daemon re-reads the room). */
   limited: boolean;
+  /** MSC4222 `state_after` events, when the room has a readable such block (see STATE_AFTER_FIELDS). */
+  stateAfter?: readonly unknown[];
+  /** The room's `summary`, when it has one with anything readable in it (see summaryOf). */
+  summary?: RoomSummaryFields;
   issues: BodyIssue[];
+}
+
+/** What a room's `summary` says: its heroes and the member counts the server computed. */
+export interface RoomSummaryFields {
+  heroes?: UserId[];
+  joinedCount?: number;
+  invitedCount?: number;
 }
 
 const SECTIONS = ['leave', 'join', 'invite'] as const;
@@ -95,7 +106,57 @@ export function roomBlocksOf(raw: unknown, path: string): SyncRoomBlocks {
     limited = tl.limited !== false;
     if (typeof tl.limited !== 'boolean') issues.push({ path: `${path}.timeline.limited`, reason: `is ${kindOf(tl.limited)}` });
   }
-  return { state, timeline, limited, issues };
+  const out: SyncRoomBlocks = { state, timeline, limited, issues };
+  // Each on its own too: a malformed state_after is an issue of its own, and the room's state
+  // and timeline are read as a server without MSC4222 sends them.
+  for (const field of STATE_AFTER_FIELDS) {
+    if (raw[field] === undefined) continue;
+    const before = issues.length;
+    const events = eventsOf(raw[field], `${path}.${field}`, issues);
+    if (issues.length === before && isJsonObject(raw[field]) && Array.isArray(raw[field].events)) out.stateAfter = events;
+    break;
+  }
+  const summary = summaryOf(raw);
+  if (summary !== undefined) out.summary = summary;
+  return out;
+}
+
+/**
+ * MSC4222's `state_after`: the room's state at the end of the timeline, sent instead of `state`
+ * when the client asks (`use_state_after=true`, unstable `org.matrix.msc4222.use_state_after`).
+ * The stable name first; the unstable one is what servers implementing the MSC send today.
+ */
+export const STATE_AFTER_FIELDS = ['state_after', 'org.matrix.msc4222.state_after'] as const;
+
+/** The events of a room's `state_after` block, when the room has one that holds an event list. */
+export function stateAfterOf(room: Readonly<Record<string, unknown>>): unknown[] | undefined {
+  for (const field of STATE_AFTER_FIELDS) {
+    const block = room[field];
+    if (typeof block === 'object' && block !== null && Array.isArray((block as { events?: unknown }).events)) {
+      return (block as { events: unknown[] }).events;
+    }
+  }
+  return undefined;
+}
+
+/** A room's `summary` (spec: heroes and member counts), read leniently: what is malformed is left out. */
+export function summaryOf(room: Readonly<Record<string, unknown>>): RoomSummaryFields | undefined {
+  const s = room.summary;
+  if (typeof s !== 'object' || s === null || Array.isArray(s)) return undefined;
+  const raw = s as Record<string, unknown>;
+  const out: RoomSummaryFields = {};
+  if (Array.isArray(raw['m.heroes'])) {
+    out.heroes = raw['m.heroes'].flatMap((h) => {
+      const id = userIdSchema.safeParse(h);
+      return id.success ? [id.data] : [];
+    });
+  }
+  const count = (v: unknown) => (typeof v === 'number' && Number.isSafeInteger(v) && v >= 0 ? v : undefined);
+  const joined = count(raw['m.joined_member_count']);
+  const invited = count(raw['m.invited_member_count']);
+  if (joined !== undefined) out.joinedCount = joined;
+  if (invited !== undefined) out.invitedCount = invited;
+  return Object.keys(out).length > 0 ? out : undefined;
 }
 
 /** An invite of the bot, from a response's `rooms.invite`. Stripped state has no event ids. */

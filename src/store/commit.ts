@@ -1,4 +1,5 @@
 import type { RoomId, UserId } from '../state/ids.js';
+import { encodeMember } from '../state/room-info.js';
 import { guardKey, prefixRange, roomUserKey, suffixOf, timeKey, userRoomKey } from './keys.js';
 import type { Db, Namespaces, Prefixes, RootBatch } from './level.js';
 import { META_KEYS } from './meta-keys.js';
@@ -68,17 +69,15 @@ export async function fillCommit(plan: CommitPlan, batch: RootBatch, ctx: Commit
   for (const op of plan.ops) {
     switch (op.op) {
       case 'put-member': {
-        put(p.roomUsers + roomUserKey(op.roomId, op.userId), op.displayName ?? '');
-        put(p.userRooms + userRoomKey(op.userId, op.roomId), '');
+        // Every membership is kept per room; only a join lists the room among the user's rooms.
+        put(p.roomUsers + roomUserKey(op.roomId, op.userId), encodeMember(op.member));
+        if (op.member.membership === 'join') put(p.userRooms + userRoomKey(op.userId, op.roomId), '');
+        else del(p.userRooms + userRoomKey(op.userId, op.roomId));
         let set = added.get(op.roomId);
         if (set === undefined) added.set(op.roomId, (set = new Set()));
         set.add(op.userId);
         break;
       }
-      case 'del-member':
-        del(p.roomUsers + roomUserKey(op.roomId, op.userId));
-        del(p.userRooms + userRoomKey(op.userId, op.roomId));
-        break;
       case 'put-info':
         put(p.rooms + op.info.roomId, JSON.stringify(op.info));
         break;

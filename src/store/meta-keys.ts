@@ -7,6 +7,10 @@ export const META_KEYS = {
   schemaVersion: 'schema-version',
   /** The /sync `next_batch`, committed in the same batch as the events it covers. */
   syncToken: 'sync-token',
+  /** The bot's own user id, as the pipeline last wrote it: who `inspect` names rooms for. */
+  botUserId: 'bot-user-id',
+  /** How far an upgrade of the key layout has come (store/migrate.ts); absent when none runs. */
+  migration: 'schema-migration',
   /** Number of guard entries, kept in every batch that changes it. */
   guardCount: 'guard-count',
   /**

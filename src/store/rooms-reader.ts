@@ -1,3 +1,4 @@
+import type { Membership } from '../state/events.js';
 import type { RoomId, UserId } from '../state/ids.js';
 import type { Member, RoomInfo } from '../state/room-info.js';
 
@@ -8,10 +9,20 @@ import type { Member, RoomInfo } from '../state/room-info.js';
 export interface RoomsReader {
   /** Rooms the user is joined to (as far as the bot can see), sorted by room id. */
   roomsOf(userId: UserId): Promise<RoomId[]>;
-  /** Joined members of the room with their display names, sorted by user id. */
-  membersOf(roomId: RoomId): Promise<Member[]>;
+  /**
+   * Members of the room with membership and profile, sorted by user id: the joined ones, or
+   * those of `membership`, or (`'all'`) everyone the room holds a membership for.
+   */
+  membersOf(roomId: RoomId, options?: { membership?: Membership | 'all' }): Promise<Member[]>;
   /** Number of joined members of the room. */
   memberCount(roomId: RoomId): Promise<number>;
+  /** How many members of each membership the room has. */
+  memberCounts(roomId: RoomId): Promise<Record<Membership, number>>;
+  /**
+   * The room's name as a client of `viewer` shows it: its name, alias, or heroes ("Alice and
+   * Bob"), the viewer left out of them.
+   */
+  displayName(roomId: RoomId, viewer: UserId): Promise<string>;
   /** The room's metadata, or undefined when the bot does not track that room. */
   info(roomId: RoomId): Promise<RoomInfo | undefined>;
   /** Rooms both users are joined to, sorted by room id. */

@@ -1,7 +1,9 @@
 import type { RoomId, UserId } from '../state/ids.js';
-import { roomInfoSchema, type Member, type RoomInfo } from '../state/room-info.js';
+import type { Membership } from '../state/events.js';
+import { decodeMember, isJoinedValue, roomInfoSchema, type Member, type MemberState, type RoomInfo } from '../state/room-info.js';
 import { RoomkeeperError } from '../errors.js';
-import { afterPrefix, headOf, prefixRange, suffixOf, userRoomKey } from './keys.js';
+import { roomDisplayName } from '../state/room-name.js';
+import { afterPrefix, headOf, prefixRange, roomUserKey, suffixOf, userRoomKey } from './keys.js';
 import type { Namespaces } from './level.js';
 import type { RoomsReader } from './rooms-reader.js';
 
@@ -26,20 +28,105 @@ export class Rooms implements RoomsReader {
     return keys.map((k) => suffixOf(k) as RoomId);
   }
 
-  /** Joined members of the room with their display names, sorted by user id. */
-  async membersOf(roomId: RoomId): Promise<Member[]> {
+  /**
+   * Members of the room with their profiles, sorted by user id: the joined ones, or those of
+   * the given membership, or (`'all'`) everyone the room has a membership for.
+   */
+  async membersOf(roomId: RoomId, options: { membership?: Membership | 'all' } = {}): Promise<Member[]> {
+    const want = options.membership ?? 'join';
     const entries = await this.#ns.roomUsers.iterator({ ...prefixRange(roomId), ...WHOLE_RANGE }).all();
-    return entries.map(([k, v]) => {
-      const userId = suffixOf(k) as UserId;
-      return v === '' ? { userId } : { userId, displayName: v };
-    });
+    const members: Member[] = [];
+    for (const [k, v] of entries) {
+      // Joined members are told apart by the value's prefix, without decoding the rest.
+      if (want === 'join' && !isJoinedValue(v)) continue;
+      const state = decodeStored(roomId, k, v);
+      if (want !== 'all' && state.membership !== want) continue;
+      members.push({ userId: suffixOf(k) as UserId, ...state });
+    }
+    return members;
+  }
+
+  /** The stored membership and profile of one user in the room, if any. */
+  async member(roomId: RoomId, userId: UserId): Promise<MemberState | undefined> {
+    const key = roomUserKey(roomId, userId);
+    const v = await this.#ns.roomUsers.get(key);
+    return v === undefined ? undefined : decodeStored(roomId, key, v);
+  }
+
+  /** @internal The stored state of some members of a room, in one read (for the pipeline). */
+  async memberStates(roomId: RoomId, userIds: readonly UserId[] | 'all'): Promise<Map<UserId, MemberState>> {
+    const out = new Map<UserId, MemberState>();
+    if (userIds === 'all') {
+      for (const [k, v] of await this.#ns.roomUsers.iterator({ ...prefixRange(roomId), ...WHOLE_RANGE }).all()) {
+        out.set(suffixOf(k) as UserId, decodeStored(roomId, k, v));
+      }
+      return out;
+    }
+    if (userIds.length === 0) return out;
+    const keys = userIds.map((u) => roomUserKey(roomId, u));
+    const values = await this.#ns.roomUsers.getMany(keys);
+    for (const [i, v] of values.entries()) if (v !== undefined) out.set(userIds[i]!, decodeStored(roomId, keys[i]!, v));
+    return out;
+  }
+
+  /**
+   * The room's name as a client of `viewer` shows it (spec: "Calculating the display name for
+   * a room"). With the server's heroes it reads only theirs; without, every membership.
+   */
+  async displayName(roomId: RoomId, viewer: UserId): Promise<string> {
+    const info = await this.info(roomId);
+    if (info === undefined) return roomId;
+    const named = roomDisplayName({ name: info.name, canonicalAlias: info.canonicalAlias, members: [], botUserId: viewer });
+    if (named.source === 'name' || named.source === 'alias') return named.text;
+    const hasSummary = info.heroes !== undefined && info.heroes.length > 0 && info.joinedCount !== undefined;
+    const members = hasSummary
+      ? [...(await this.memberStates(roomId, info.heroes!))].map(([userId, m]) => ({ userId, ...m }))
+      : await this.membersOf(roomId, { membership: 'all' });
+    return roomDisplayName({
+      heroes: hasSummary ? info.heroes : undefined,
+      joinedCount: hasSummary ? info.joinedCount : undefined,
+      invitedCount: hasSummary ? (info.invitedCount ?? 0) : undefined,
+      members,
+      botUserId: viewer,
+    }).text;
+  }
+
+  /**
+   * The room's family, oldest first: its predecessors (m.room.create) and successors
+   * (m.room.tombstone) as far as the store tracks them, the room itself included.
+   */
+  async lineage(roomId: RoomId): Promise<RoomId[]> {
+    const line: RoomId[] = [roomId];
+    const seen = new Set<RoomId>(line);
+    for (let info = await this.info(roomId); info?.predecessor !== undefined && !seen.has(info.predecessor.roomId); ) {
+      const prev = info.predecessor.roomId;
+      line.unshift(prev);
+      seen.add(prev);
+      info = await this.info(prev);
+    }
+    for (let info = await this.info(roomId); info?.successor !== undefined && !seen.has(info.successor.roomId); ) {
+      const next = info.successor.roomId;
+      line.push(next);
+      seen.add(next);
+      info = await this.info(next);
+    }
+    return line;
   }
 
   /** Number of joined members of the room. */
   async memberCount(roomId: RoomId): Promise<number> {
     let n = 0;
-    for await (const _ of this.#ns.roomUsers.keys(prefixRange(roomId))) n++;
+    for await (const v of this.#ns.roomUsers.values({ ...prefixRange(roomId), ...WHOLE_RANGE })) if (isJoinedValue(v)) n++;
     return n;
+  }
+
+  /** How many members of each membership the room has. */
+  async memberCounts(roomId: RoomId): Promise<Record<Membership, number>> {
+    const counts: Record<Membership, number> = { join: 0, invite: 0, knock: 0, leave: 0, ban: 0 };
+    for await (const [k, v] of this.#ns.roomUsers.iterator({ ...prefixRange(roomId), ...WHOLE_RANGE })) {
+      counts[decodeStored(roomId, k, v).membership]++;
+    }
+    return counts;
   }
 
   /** True when the user is a joined member of the room. */
@@ -109,6 +196,12 @@ export class Rooms implements RoomsReader {
     // `@al:x`. Each user's keys are still contiguous, so sorting the groups is enough.
     return users.sort((a, b) => (a.userId < b.userId ? -1 : a.userId > b.userId ? 1 : 0));
   }
+}
+
+function decodeStored(roomId: RoomId, key: string, value: string): MemberState {
+  const state = decodeMember(value);
+  if (state === undefined) throw new RoomkeeperError('STORE_CORRUPT', `membership of ${suffixOf(key)} in ${roomId} is unreadable`);
+  return state;
 }
 
 function decodeInfo(roomId: RoomId, raw: string): RoomInfo {

@@ -3,11 +3,13 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { ClassicLevel } from 'classic-level';
 import { RoomkeeperError } from '../errors.js';
+import { parseUserId, type UserId } from '../state/ids.js';
 import { fillCommit, writeBatch } from './commit.js';
 import { inspectDataDir, MARKER_FILE } from './data-dir.js';
 import { Guard } from './guard.js';
 import { namespaces, prefixesOf, type Db, type Namespaces, type Prefixes } from './level.js';
 import { META_KEYS, type KeyValue } from './meta-keys.js';
+import { migrate1to2, type MigrateOptions } from './migrate.js';
 import { Rooms } from './rooms.js';
 import { convertingErrors, storeError } from './store-errors.js';
 import { markCount, type CommitPlan, type SyncStore } from './sync-store.js';
@@ -18,7 +20,7 @@ export type { CommitPlan, MetaWrite, RoomEvents, SyncStore } from './sync-store.
 export { Guard } from './guard.js';
 
 /** Version of the key layout and value formats written by this code. */
-export const SCHEMA_VERSION = 1;
+export const SCHEMA_VERSION = 2;
 
 const META_SCHEMA = META_KEYS.schemaVersion;
 
@@ -35,6 +37,8 @@ export interface StoreOpenOptions {
    * explicit create). Without it a missing database is STORE_NOT_FOUND and nothing is created.
    */
   create?: boolean;
+  /** How a schema-1 database is upgraded (chunk size, a hook after each chunk). */
+  migration?: MigrateOptions;
 }
 
 /**
@@ -124,6 +128,7 @@ export class Store implements SyncStore {
 
   /**
    * Opens the store of a data directory; with `create`, creates it in an absent or empty one.
+   * A schema-1 directory is upgraded in place first (`migration` tunes it, for tests).
    * Fails with STORE_NOT_FOUND (no database, no `create`), STORE_FOREIGN (not a roomkeeper data
    * directory), STORE_CORRUPT (damaged files, found before anything is written), STORE_LOCKED
    * (open in another process, or in this one under another spelling of its path),
@@ -152,14 +157,14 @@ export class Store implements SyncStore {
     }
     openHere.set(id, dataDir);
     try {
-      return await Store.#openDb(dataDir, dbDir, creating, state.kind === 'database' && state.marked, id);
+      return await Store.#openDb(dataDir, dbDir, creating, state.kind === 'database' && state.marked, id, options.migration);
     } catch (err) {
       openHere.delete(id);
       throw storeError(err, dataDir, 'open');
     }
   }
 
-  static async #openDb(dataDir: string, dbDir: string, creating: boolean, marked: boolean, id: string): Promise<Store> {
+  static async #openDb(dataDir: string, dbDir: string, creating: boolean, marked: boolean, id: string, migration?: MigrateOptions): Promise<Store> {
     const db: Db = new ClassicLevel<string, string>(dbDir, {
       createIfMissing: creating,
       errorIfExists: creating,
@@ -176,6 +181,10 @@ export class Store implements SyncStore {
         const interrupted = marked && (await db.keys({ limit: 1 }).all()).length === 0;
         if (!creating && !interrupted) throw new RoomkeeperError('STORE_FOREIGN', `${dataDir} is not a roomkeeper data directory: its database has no roomkeeper schema version`);
         await meta.put(META_SCHEMA, String(SCHEMA_VERSION));
+      } else if (version === '1') {
+        // Upgraded in place, resumably: a start interrupted part way picks up where it stopped.
+        const ns = namespaces(db);
+        await migrate1to2(db, ns, prefixesOf(ns), migration);
       } else if (!/^\d+$/.test(version)) {
         throw new RoomkeeperError('STORE_CORRUPT', `data directory ${dataDir} has an unreadable schema version "${version}"`);
       } else if (Number(version) > SCHEMA_VERSION) {
@@ -193,6 +202,12 @@ export class Store implements SyncStore {
       await db.close();
       throw err;
     }
+  }
+
+  /** The bot whose pipeline last wrote to this store (for naming rooms as its client would). */
+  async botUserId(): Promise<UserId | undefined> {
+    const raw = await this.meta.get(META_KEYS.botUserId);
+    return raw === undefined ? undefined : parseUserId(raw);
   }
 
   /** The /sync token committed with the last fully processed response. */

@@ -1,6 +1,7 @@
 import type { EventId, RoomId } from '../state/ids.js';
 import type { StoreOp } from '../state/reduce.js';
-import type { RoomInfo } from '../state/room-info.js';
+import type { UserId } from '../state/ids.js';
+import type { MemberState, RoomInfo } from '../state/room-info.js';
 import type { MetaKey } from './meta-keys.js';
 
 /** Events of one room, as the guard is asked about them and marks them. */
@@ -41,6 +42,12 @@ export interface GuardReader {
 export interface RoomInfoReader {
   /** The stored RoomInfo of each room, in order (undefined for a room the store lacks). */
   infos(roomIds: readonly RoomId[]): Promise<(RoomInfo | undefined)[]>;
+  /**
+   * The stored membership of some users of a room (or all), for comparing seen member events
+   * and redactions with what is current. A store without it has seen member events applied as
+   * if it held nothing for them: right, at the cost of rewriting them.
+   */
+  memberStates?(roomId: RoomId, userIds: readonly UserId[] | 'all'): Promise<Map<UserId, MemberState>>;
 }
 
 /**

@@ -1,9 +1,10 @@
 import type { Logger } from '../log.js';
-import { decodeEvent, type TrackedEvent } from '../state/events.js';
+import { decodeEvent, isStateEvent, type TrackedEvent } from '../state/events.js';
 import { roomIdSchema, type EventId, type RoomId, type UserId } from '../state/ids.js';
-import { planRoom, type RoomEntry, type StoreOp } from '../state/reduce.js';
-import type { RoomInfo } from '../state/room-info.js';
+import { memberReads, planRoom, type RoomEntry, type RoomSummary, type StoreOp } from '../state/reduce.js';
+import type { MemberState, RoomInfo } from '../state/room-info.js';
 import { directContentIn, invitesOf, roomBlocksOf, sectionsOf, type BodyIssue, type Invite } from '../state/sync-body.js';
+import { META_KEYS } from '../store/meta-keys.js';
 import type { MetaWrite, RoomEvents, SyncStore } from '../store/sync-store.js';
 
 /** An event processed for the first time, handed to effects after its commit. */
@@ -33,6 +34,11 @@ export interface ProcessResult {
    * caller must not sync on from past this body.
    */
   tokenCommitted: boolean;
+  /**
+   * Tracked state keys that a state block moved to an event the guard had seen, other than the
+   * one stored: state resets (or resolved conflicts) followed.
+   */
+  stateResets: number;
 }
 
 /** Running totals since the pipeline was created. */
@@ -41,6 +47,8 @@ export interface PipelineTotals {
   applied: number;
   duplicates: number;
   invalid: number;
+  /** State resets followed (ProcessResult.stateResets, summed). */
+  stateResets: number;
   /** Local time (ms) of the last committed response. */
   lastCommitAt?: number;
 }
@@ -76,6 +84,11 @@ interface PendingRoom {
   leaveCount?: number;
   /** A membership event or a block of the room could not be read: who is in it is not known. */
   uncertain: boolean;
+  /** Per event: it came in the timeline. */
+  inTimeline: boolean[];
+  /** Per event: what it is for (see RoomEntry.role). */
+  roles: NonNullable<RoomEntry['role']>[];
+  summary?: RoomSummary;
 }
 
 const emptyResult = (): ProcessResult => ({
@@ -87,6 +100,7 @@ const emptyResult = (): ProcessResult => ({
   snapshots: [],
   gappy: [],
   tokenCommitted: false,
+  stateResets: 0,
 });
 
 /**
@@ -112,12 +126,13 @@ function markUncertain(roomId: RoomId, ops: StoreOp[], stored: RoomInfo | undefi
  * `roomkeeper replay`: decode → guard → reduce → one batch → report what is new.
  */
 export class Pipeline {
-  readonly totals: PipelineTotals = { responses: 0, applied: 0, duplicates: 0, invalid: 0 };
+  readonly totals: PipelineTotals = { responses: 0, applied: 0, duplicates: 0, invalid: 0, stateResets: 0 };
   readonly #store: SyncStore;
   readonly #bot: UserId;
   readonly #log: Logger;
   readonly #now: () => number;
   readonly #maxBatchKeys: number;
+  #botRecorded = false;
 
   constructor(store: SyncStore, options: PipelineOptions) {
     this.#store = store;
@@ -159,13 +174,17 @@ export class Pipeline {
     let ops: StoreOp[] = [];
     for (const [i, p] of pending.entries()) {
       const answers = seen[i]!;
-      const entries: RoomEntry[] = p.events.map((event, j) => ({ event, seen: answers[j] === true }));
-      const roomMarks = p.eventIds.filter((_, j) => answers[j] !== true);
-      const plan = planRoom(p.roomId, entries, { botUserId: this.#bot, info: infos[i], now });
+      const entries: RoomEntry[] = p.events.map((event, j) => ({ event, seen: answers[j] === true, timeline: p.inTimeline[j], role: p.roles[j] }));
+      // A `state_after` copy of a timeline event is asked about and counted once, as the timeline's.
+      const counted = p.eventIds.filter((_, j) => p.roles[j] !== 'state');
+      const roomMarks = p.eventIds.filter((_, j) => answers[j] !== true && p.roles[j] !== 'state');
+      const members = await this.#memberStates(p.roomId, entries, infos[i]);
+      const plan = planRoom(p.roomId, entries, { botUserId: this.#bot, info: infos[i], members, summary: p.summary, now });
       // A room only in `leave` that the store never tracked is one the bot is not in: its
       // events are marked, but they must not make a room of members without the bot.
       if (p.section === 'leave' && p.leaveCount === undefined && infos[i] === undefined) plan.ops.length = 0;
       else if (p.uncertain) markUncertain(p.roomId, plan.ops, infos[i], now);
+      result.stateResets += plan.stateResets;
       if (plan.snapshot) result.snapshots.push(p.roomId);
       const leaveEvents = p.leaveCount === undefined ? undefined : new Set(p.events.slice(0, p.leaveCount));
       for (const event of plan.fresh) {
@@ -173,7 +192,7 @@ export class Pipeline {
         result.fresh.push({ roomId: p.roomId, section, event });
       }
       result.applied += plan.fresh.length;
-      result.duplicates += p.eventIds.length - plan.fresh.length;
+      result.duplicates += counted.length - plan.fresh.length;
 
       if (markN + ops.length > 0 && markN + ops.length + roomMarks.length + plan.ops.length > this.#maxBatchKeys) {
         await this.#store.commit({ marks, ops, now });
@@ -186,8 +205,11 @@ export class Pipeline {
       for (const op of plan.ops) ops.push(op);
     }
     // Its invites count even without a token: the server sends each once.
-    const meta = options.metaWithToken?.(result.invites);
+    const meta = [...(options.metaWithToken?.(result.invites) ?? [])];
+    // Once per pipeline: who the store's rooms are named for (`inspect` has no bot id of its own).
+    if (!this.#botRecorded) meta.push({ key: META_KEYS.botUserId, value: () => this.#bot });
     await this.#store.commit({ marks, ops, now, syncToken: sections.nextBatch, meta });
+    this.#botRecorded = true;
     result.tokenCommitted = sections.nextBatch !== undefined;
     // A room rebuilt from this response (the bot's join) is complete as of its end; Synapse marks
     // every newly joined room's timeline limited, which is no gap worth re-reading the room for.
@@ -223,11 +245,20 @@ export class Pipeline {
     await this.#store.commit({ marks: [], ops: [{ op: 'purge-room', roomId }], now: this.#now() });
   }
 
+  /** The stored members the plan of a tracked room compares its seen member events and redactions with. */
+  async #memberStates(roomId: RoomId, entries: readonly RoomEntry[], info: RoomInfo | undefined): Promise<Map<UserId, MemberState> | undefined> {
+    if (info === undefined) return undefined;
+    const reads = memberReads(entries);
+    if (!reads.all && reads.users.length === 0) return undefined;
+    return this.#store.rooms.memberStates?.(roomId, reads.all ? 'all' : reads.users);
+  }
+
   #count(r: ProcessResult): void {
     this.totals.responses++;
     this.totals.applied += r.applied;
     this.totals.duplicates += r.duplicates;
     this.totals.invalid += r.invalid;
+    this.totals.stateResets += r.stateResets;
   }
 
   #report(issues: readonly BodyIssue[], result: ProcessResult, roomId?: string): void {
@@ -248,17 +279,34 @@ export class Pipeline {
     const blocks = roomBlocksOf(raw, path);
     this.#report(blocks.issues, result, rawRoomId);
     let p = byRoom.get(roomId.data);
-    if (p === undefined) byRoom.set(roomId.data, (p = { roomId: roomId.data, section, events: [], eventIds: [], uncertain: false }));
-    else if (p.section !== section) p.leaveCount = p.events.length;
+    if (p === undefined) {
+      p = { roomId: roomId.data, section, events: [], eventIds: [], uncertain: false, inTimeline: [], roles: [] };
+      byRoom.set(roomId.data, p);
+    } else if (p.section !== section) p.leaveCount = p.events.length;
     // A block that could not be read may have held anyone's membership.
     if (blocks.issues.length > 0) p.uncertain = true;
+    // The later section's summary is the newer one.
+    if (blocks.summary !== undefined) p.summary = blocks.summary;
     if (blocks.limited && !result.gappy.includes(p.roomId)) result.gappy.push(p.roomId);
     // Event ids of the room seen so far in this response, its other section included.
     const ids = new Set(p.eventIds);
-    for (const [events, isStateBlock] of [
-      [blocks.state, true],
-      [blocks.timeline, false],
-    ] as const) {
+    // MSC4222: with `state_after`, the room's state at the end of the timeline is authoritative;
+    // the timeline's state events are history that it already resolves (and `state` is absent).
+    const stateAfter = blocks.stateAfter;
+    const list: [readonly unknown[], 'state' | 'timeline' | 'state-after'][] =
+      stateAfter === undefined
+        ? [
+            [blocks.state, 'state'],
+            [blocks.timeline, 'timeline'],
+          ]
+        : [
+            [blocks.timeline, 'timeline'],
+            [stateAfter, 'state-after'],
+          ];
+    const timelineAt = new Map<EventId, number>();
+    const stateAt = new Map<EventId, number>();
+    for (const [events, block] of list) {
+      const isStateBlock = block !== 'timeline';
       for (const rawEvent of events) {
         const decoded = decodeEvent(rawEvent, isStateBlock);
         if (!decoded.ok) {
@@ -269,14 +317,30 @@ export class Pipeline {
           continue;
         }
         const eventId = decoded.event.eventId;
+        if (block === 'state-after' && timelineAt.has(eventId)) {
+          // The timeline's event is the room's state now: it applies here, counted there.
+          p.events.push(decoded.event);
+          p.eventIds.push(eventId);
+          p.inTimeline.push(false);
+          p.roles.push('state');
+          continue;
+        }
         // The same event in the state block and the timeline, or twice in one list.
         if (ids.has(eventId)) {
+          // Kept where it came first, but it is in the timeline: that says whether the room's
+          // block is news or a response read again (isRedelivery).
+          const at = block === 'timeline' ? stateAt.get(eventId) : undefined;
+          if (at !== undefined) p.inTimeline[at] = true;
           result.duplicates++;
           continue;
         }
         ids.add(eventId);
         p.events.push(decoded.event);
         p.eventIds.push(eventId);
+        p.inTimeline.push(!isStateBlock);
+        p.roles.push(stateAfter !== undefined && block === 'timeline' && isStateEvent(decoded.event) ? 'effects' : 'both');
+        if (block === 'timeline') timelineAt.set(eventId, p.events.length - 1);
+        else stateAt.set(eventId, p.events.length - 1);
       }
     }
   }

@@ -37,10 +37,14 @@ export interface ReconcileDeps {
 
 /**
  * A room is stored completely when it has RoomInfo and the bot among its members: every
- * snapshot writes both. A room missing either came from an interrupted or older version.
+ * snapshot writes both. A room missing either came from an interrupted or older version, and
+ * one migrated from an older layout says so (`needsRefresh`).
  */
 async function isComplete(store: Store, roomId: RoomId, bot: UserId): Promise<boolean> {
-  return (await store.rooms.info(roomId)) !== undefined && (await store.rooms.isMember(roomId, bot));
+  const info = await store.rooms.info(roomId);
+  // Upgraded from schema 1, which held no profiles, power levels or lineage: read it again.
+  if (info === undefined || info.needsRefresh === true) return false;
+  return store.rooms.isMember(roomId, bot);
 }
 
 /**

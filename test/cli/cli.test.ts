@@ -45,9 +45,9 @@ const EXPECTED_SUMMARY =
 
 const EXPECTED_DOC = {
   rooms: [
-    { roomId: '!a:x', name: null, canonicalAlias: '#a:x', topic: null, encrypted: false, members: ['@al:x', '@alice:x', BOT] },
-    { roomId: '!a:xy', name: null, canonicalAlias: null, topic: null, encrypted: true, members: ['@al:x', '@al:xy', BOT] },
-    { roomId: '!b:x', name: 'Beta', canonicalAlias: null, topic: 'chat', encrypted: false, members: ['@alice:x', BOT] },
+    { roomId: '!a:x', displayName: '#a:x', name: null, canonicalAlias: '#a:x', topic: null, encrypted: false, members: ['@al:x', '@alice:x', BOT], invited: [], banned: [], knocking: [], version: null, predecessor: null, successor: null },
+    { roomId: '!a:xy', displayName: '@al:x and @al:xy', name: null, canonicalAlias: null, topic: null, encrypted: true, members: ['@al:x', '@al:xy', BOT], invited: [], banned: [], knocking: [], version: null, predecessor: null, successor: null },
+    { roomId: '!b:x', displayName: 'Beta', name: 'Beta', canonicalAlias: null, topic: 'chat', encrypted: false, members: ['@alice:x', BOT], invited: [], banned: [], knocking: [], version: null, predecessor: null, successor: null },
   ],
   users: [
     { userId: '@al:x', rooms: ['!a:x', '!a:xy'] },
@@ -181,15 +181,29 @@ describe('roomkeeper CLI', () => {
       const r = await runCli(['inspect', '--data-dir', dataDir, 'room', '!b:x']);
       expect(r.code, r.stderr).toBe(0);
       const lines = r.stdout.trimEnd().split('\n');
-      expect(lines.slice(0, 6)).toEqual([
+      expect(lines.slice(0, 11)).toEqual([
         'room        !b:x',
+        'shown as    Beta',
         'name        Beta',
         'alias       (none)',
         'topic       chat',
         'encrypted   no',
-        `joined at   ${new Date(botJoinB).toISOString()}`,
+        'version     unknown',
+        'join rule   unknown',
+        'history     unknown',
+        'guests      unknown',
+        'admins      (none)',
       ]);
-      expect(lines.slice(7)).toEqual(['members     2', '  @alice:x (Alice)', `  ${BOT}`]);
+      expect(lines).toContain(`joined at   ${new Date(botJoinB).toISOString()}`);
+      expect(lines.slice(lines.indexOf('members     2'))).toEqual([
+        'members     2',
+        '  @alice:x (Alice)',
+        `  ${BOT}`,
+        'invited     (none)',
+        'banned      (none)',
+        'knocking    (none)',
+        'left        0',
+      ]);
     });
 
     it('exits 2 with one line saying a room is not tracked when the bot was never in it or has left it', async () => {
@@ -214,10 +228,28 @@ describe('roomkeeper CLI', () => {
         encrypted: false,
         joinedAt: new Date(botJoinB).toISOString(),
         updatedAt: expect.any(String),
+        displayName: 'Beta',
         members: [
-          { userId: '@alice:x', displayName: 'Alice' },
-          { userId: BOT, displayName: null },
+          { userId: '@alice:x', displayName: 'Alice', shownAs: 'Alice', role: 'user' },
+          { userId: BOT, displayName: null, shownAs: BOT, role: 'user' },
         ],
+        invited: [],
+        banned: [],
+        knocking: [],
+        left: 0,
+        version: null,
+        roomType: null,
+        creators: [],
+        admins: [],
+        moderators: [],
+        joinRule: null,
+        historyVisibility: null,
+        guestAccess: null,
+        predecessor: null,
+        successor: null,
+        spaceParents: [],
+        spaceChildren: [],
+        needsRefresh: false,
       });
     });
 

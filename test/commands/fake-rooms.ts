@@ -1,5 +1,7 @@
 import { parseRoomId, parseUserId, type RoomId, type UserId } from '../../src/state/ids.js';
+import type { Membership } from '../../src/state/events.js';
 import type { Member, RoomInfo } from '../../src/state/room-info.js';
+import { roomDisplayName } from '../../src/state/room-name.js';
 import type { RoomsReader } from '../../src/store/rooms-reader.js';
 
 /** A user id for tests; throws on a typo. */
@@ -23,8 +25,10 @@ export interface FakeRoom {
   topic?: string;
   encrypted?: boolean;
   joinedAt?: number;
-  /** User ids, or [user id, display name]. */
-  members: (string | [string, string])[];
+  /** Joined user ids, or [user id, display name], or [user id, display name, membership]. */
+  members: (string | [string, string] | [string, string | undefined, Membership])[];
+  /** Anything else of the RoomInfo (power levels, version, lineage, …). */
+  more?: Partial<RoomInfo>;
 }
 
 const byString = <T extends string>(a: T, b: T) => (a < b ? -1 : a > b ? 1 : 0);
@@ -44,24 +48,43 @@ export class FakeRooms implements RoomsReader {
     if (r.alias !== undefined) info.canonicalAlias = r.alias;
     if (r.topic !== undefined) info.topic = r.topic;
     if (r.joinedAt !== undefined) info.joinedAt = r.joinedAt;
+    Object.assign(info, r.more);
     const members = r.members
-      .map((m): Member => (typeof m === 'string' ? { userId: uid(m) } : { userId: uid(m[0]), displayName: m[1] }))
+      .map((m): Member => {
+        if (typeof m === 'string') return { userId: uid(m), membership: 'join' };
+        const member: Member = { userId: uid(m[0]), membership: m[2] ?? 'join' };
+        if (m[1] !== undefined) member.displayName = m[1];
+        return member;
+      })
       .sort((a, b) => byString(a.userId, b.userId));
     this.#rooms.set(roomId, { info, members });
     return this;
   }
 
   roomsOf(userId: UserId): Promise<RoomId[]> {
-    const ids = [...this.#rooms].filter(([, r]) => r.members.some((m) => m.userId === userId)).map(([id]) => id);
+    const ids = [...this.#rooms].filter(([, r]) => r.members.some((m) => m.userId === userId && m.membership === 'join')).map(([id]) => id);
     return Promise.resolve(ids.sort(byString));
   }
 
-  membersOf(roomId: RoomId): Promise<Member[]> {
-    return Promise.resolve([...(this.#rooms.get(roomId)?.members ?? [])]);
+  membersOf(roomId: RoomId, options: { membership?: Membership | 'all' } = {}): Promise<Member[]> {
+    const want = options.membership ?? 'join';
+    return Promise.resolve((this.#rooms.get(roomId)?.members ?? []).filter((m) => want === 'all' || m.membership === want));
   }
 
   memberCount(roomId: RoomId): Promise<number> {
-    return Promise.resolve(this.#rooms.get(roomId)?.members.length ?? 0);
+    return Promise.resolve((this.#rooms.get(roomId)?.members ?? []).filter((m) => m.membership === 'join').length);
+  }
+
+  memberCounts(roomId: RoomId): Promise<Record<Membership, number>> {
+    const counts: Record<Membership, number> = { join: 0, invite: 0, knock: 0, leave: 0, ban: 0 };
+    for (const m of this.#rooms.get(roomId)?.members ?? []) counts[m.membership]++;
+    return Promise.resolve(counts);
+  }
+
+  displayName(roomId: RoomId, viewer: UserId): Promise<string> {
+    const r = this.#rooms.get(roomId);
+    if (r === undefined) return Promise.resolve(roomId);
+    return Promise.resolve(roomDisplayName({ name: r.info.name, canonicalAlias: r.info.canonicalAlias, members: r.members, botUserId: viewer }).text);
   }
 
   info(roomId: RoomId): Promise<RoomInfo | undefined> {

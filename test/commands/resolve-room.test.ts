@@ -4,7 +4,7 @@ import { rid } from './fake-rooms.js';
 
 function room(id: string, name?: string, alias?: string): SharedRoom {
   const roomId = rid(id);
-  return { roomId, info: { roomId, name, canonicalAlias: alias, encrypted: false, updatedAt: 0 }, memberCount: 2 };
+  return { roomId, info: { roomId, name, canonicalAlias: alias, encrypted: false, updatedAt: 0 }, memberCount: 2, displayName: name ?? alias ?? roomId };
 }
 
 const shared = [

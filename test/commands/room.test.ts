@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { roomCommand } from '../../src/commands/room.js';
-import { FakeRooms } from './fake-rooms.js';
+import { FakeRooms, rid, uid } from './fake-rooms.js';
 import { makeWorld, roomsCtx } from './world.js';
 
 const run = (args: string[], rooms = makeWorld()) => roomCommand.run(roomsCtx(rooms), args);
@@ -16,7 +16,11 @@ describe('room', () => {
         '• Topic: Planning & things',
         '• Room id: !team:hs.test',
         '• Members: 4 members',
+        '• Admins: unknown',
+        '• Moderators: unknown',
+        '• Join rule: unknown',
         '• Encrypted: yes',
+        '• Room version: unknown',
         '• I joined: 2024-04-28 12:00 UTC (3d ago)',
       ].join('\n'),
     );
@@ -66,5 +70,64 @@ describe('room', () => {
     const r = await run(['<script>']);
     expect(r.formatted_body).toContain('&lt;script&gt;');
     expect(r.formatted_body).not.toContain('<script>');
+  });
+
+  it('counts invited, knocking and banned members and names the admins and moderators', async () => {
+    const rooms = new FakeRooms([
+      {
+        id: '!ops:hs.test',
+        name: 'Ops',
+        members: [
+          '@rk:hs.test',
+          ['@alice:hs.test', 'Alice'],
+          ['@bob:hs.test', 'Bob'],
+          ['@dan:hs.test', undefined, 'invite'],
+          ['@eve:hs.test', 'Eve', 'invite'],
+          ['@mal:hs.test', undefined, 'ban'],
+          ['@kim:hs.test', undefined, 'knock'],
+          ['@old:hs.test', undefined, 'leave'],
+        ],
+        more: {
+          version: '10',
+          joinRule: 'knock',
+          creators: [uid('@alice:hs.test')],
+          powerLevels: { users: { '@alice:hs.test': 100, '@bob:hs.test': 50 }, usersDefault: 0, events: {}, eventsDefault: 0, stateDefault: 50, ban: 50, kick: 50, redact: 50, invite: 0 },
+        },
+      },
+    ]);
+    const body = (await run(['Ops'], rooms)).body;
+    expect(body).toContain('• Members: 3 members; 2 invited, 1 knocking, 1 banned');
+    expect(body).toContain('• Admins: Alice (@alice:hs.test)');
+    expect(body).toContain('• Moderators: Bob (@bob:hs.test)');
+    expect(body).toContain('• Join rule: knock');
+    expect(body).toContain('• Room version: 10');
+    expect(body).not.toContain('Creators');
+  });
+
+  it('says which room replaced an upgraded room, which one it replaced, and its space', async () => {
+    const rooms = new FakeRooms([
+      {
+        id: '!v2:hs.test',
+        name: 'Lounge',
+        members: ['@rk:hs.test', '@alice:hs.test'],
+        more: {
+          version: '12',
+          creators: [uid('@alice:hs.test'), uid('@bob:hs.test')],
+          predecessor: { roomId: rid('!v1:hs.test') },
+          successor: { roomId: rid('!v3:hs.test'), body: 'moved again' },
+          spaceParents: [rid('!space:hs.test')],
+        },
+      },
+    ]);
+    const body = (await run([], rooms)).body;
+    expect(body).toContain('• Creators: @alice:hs.test, @bob:hs.test');
+    expect(body).toContain('• Replaces: !v1:hs.test');
+    expect(body).toContain('• Replaced by: !v3:hs.test (“moved again”)');
+    expect(body).toContain('• In space: !space:hs.test');
+  });
+
+  it('names a room without name or alias after its other members', async () => {
+    const rooms = new FakeRooms([{ id: '!dm:hs.test', members: ['@rk:hs.test', ['@alice:hs.test', 'Alice Liddell']] }]);
+    expect((await run([], rooms)).body).toMatch(/^Alice Liddell \(number 1/);
   });
 });

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { MAX_LISTED_ROOMS, roomsCommand } from '../../src/commands/rooms.js';
-import { FakeRooms } from './fake-rooms.js';
+import { FakeRooms, rid } from './fake-rooms.js';
 import { bob, makeWorld, roomsCtx } from './world.js';
 
 describe('rooms', () => {
@@ -37,5 +37,25 @@ describe('rooms', () => {
     const r = await roomsCommand.run(roomsCtx(rooms), []);
     expect(r.formatted_body).toContain('&lt;img src=x onerror=alert(1)&gt;');
     expect(r.formatted_body).not.toContain('<img');
+  });
+
+  it('names rooms as clients do, marks direct chats and rooms replaced by an upgrade', async () => {
+    const rooms = new FakeRooms([
+      { id: '!dm:hs.test', members: ['@rk:hs.test', ['@alice:hs.test', 'Alice Liddell']] },
+      { id: '!trio:hs.test', members: ['@rk:hs.test', ['@alice:hs.test', 'Alice'], ['@bob:hs.test', 'Bob']] },
+      { id: '!old:hs.test', name: 'Lounge', members: ['@rk:hs.test', '@alice:hs.test', '@bob:hs.test'], more: { successor: { roomId: rid('!new:hs.test') } } },
+      { id: '!new:hs.test', name: 'Lounge', members: ['@rk:hs.test', '@alice:hs.test', '@bob:hs.test'], more: { predecessor: { roomId: rid('!old:hs.test') } } },
+    ]);
+    const r = await roomsCommand.run(roomsCtx(rooms), []);
+    expect(r.body).toBe(
+      [
+        'We share 4 rooms:',
+        '1. Alice and Bob — 3 members',
+        '2. Alice Liddell — 2 members · DM',
+        '3. Lounge — 3 members',
+        '4. Lounge — 3 members (replaced by a newer room)',
+        'Say !room NUMBER for details.',
+      ].join('\n'),
+    );
   });
 });

@@ -29,7 +29,21 @@ describe('daemon', () => {
     await h.stop();
     const doc = await h.inspect();
     expect(doc.rooms).toEqual([
-      { roomId: room, name: 'Team', canonicalAlias: null, topic: null, encrypted: false, members: [alice, bob, hs.botUserId].sort() },
+      {
+        roomId: room,
+        displayName: 'Team',
+        name: 'Team',
+        canonicalAlias: null,
+        topic: null,
+        encrypted: false,
+        members: [alice, bob, hs.botUserId].sort(),
+        invited: [],
+        banned: [],
+        knocking: [],
+        version: '10',
+        predecessor: null,
+        successor: null,
+      },
     ]);
   });
 });

@@ -109,8 +109,8 @@ describe('reconciliation at start-up', () => {
       s.commit({
         marks: [],
         ops: [
-          { op: 'put-member', roomId: stray, userId: hs.botUserId as never },
-          { op: 'put-member', roomId: stray, userId: alice as never },
+          { op: 'put-member', roomId: stray, userId: hs.botUserId as never, member: { membership: 'join' } },
+          { op: 'put-member', roomId: stray, userId: alice as never, member: { membership: 'join' } },
           { op: 'put-info', info: { roomId: stray, encrypted: false, updatedAt: 1 } },
         ],
         now: 1,

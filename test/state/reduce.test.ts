@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { decodeEvent, type TrackedEvent } from '../../src/state/events.js';
-import type { RoomId, UserId } from '../../src/state/ids.js';
+import type { EventId, RoomId, UserId } from '../../src/state/ids.js';
 import { planRoom, type RoomEntry, type StoreOp } from '../../src/state/reduce.js';
 import type { RoomInfo } from '../../src/state/room-info.js';
 import { SyncBuilder, type RawEvent } from '../support/sync-builder.js';
@@ -30,8 +30,8 @@ function plan(entries: RoomEntry[], info: RoomInfo | undefined = tracking) {
 function membersAfter(ops: readonly StoreOp[], before: readonly UserId[] = []): UserId[] {
   const members = new Set(before);
   for (const op of ops) {
-    if (op.op === 'put-member') members.add(op.userId);
-    else if (op.op === 'del-member') members.delete(op.userId);
+    if (op.op === 'put-member' && op.member.membership === 'join') members.add(op.userId);
+    else if (op.op === 'put-member') members.delete(op.userId);
     else if (op.op === 'purge-room') members.clear();
   }
   return [...members].sort();
@@ -49,8 +49,9 @@ function infoAfter(ops: readonly StoreOp[]): RoomInfo | undefined {
 describe('planRoom', () => {
   it('adds the user as a member with their display name when they join', () => {
     const s = new SyncBuilder();
-    const { ops } = plan([fresh(s.member(ALICE, 'join', { displayname: 'Alice' }))]);
-    expect(ops).toContainEqual({ op: 'put-member', roomId: ROOM, userId: ALICE, displayName: 'Alice' });
+    const join = s.member(ALICE, 'join', { displayname: 'Alice' });
+    const { ops } = plan([fresh(join)]);
+    expect(ops).toContainEqual({ op: 'put-member', roomId: ROOM, userId: ALICE, member: { membership: 'join', eventId: join.event_id, displayName: 'Alice', ts: join.origin_server_ts } });
     expect(membersAfter(ops, [BOT])).toEqual([ALICE, BOT]);
   });
 
@@ -95,7 +96,7 @@ describe('planRoom', () => {
   it('updates the display name when a member changes it (join to join)', () => {
     const s = new SyncBuilder();
     const { ops } = plan([fresh(s.member(ALICE, 'join', { displayname: 'Al', prev: 'join' }))]);
-    expect(ops).toContainEqual({ op: 'put-member', roomId: ROOM, userId: ALICE, displayName: 'Al' });
+    expect(ops).toContainEqual(expect.objectContaining({ op: 'put-member', userId: ALICE, member: expect.objectContaining({ displayName: 'Al' }) }));
     expect(membersAfter(ops, [ALICE, BOT])).toEqual([ALICE, BOT]);
   });
 
@@ -204,29 +205,120 @@ describe('planRoom', () => {
     const r = plan([old(s.member(ALICE, 'join')), fresh(s.member(BOT, 'join', { displayname: 'Keeper', prev: 'join' }))]);
     expect(r.snapshot).toBe(false);
     expect(r.ops.some((o) => o.op === 'purge-room')).toBe(false);
-    expect(r.ops).toContainEqual({ op: 'put-member', roomId: ROOM, userId: BOT, displayName: 'Keeper' });
+    expect(r.ops).toContainEqual(expect.objectContaining({ op: 'put-member', userId: BOT, member: expect.objectContaining({ displayName: 'Keeper' }) }));
     expect(infoAfter(r.ops)?.joinedAt).toBe(tracking.joinedAt);
   });
 
   it('does not snapshot when the bot join was seen before', () => {
     const s = new SyncBuilder();
-    const r = plan([old(s.member(BOT, 'join', { prev: 'invite' }))]);
+    const join = s.member(BOT, 'join', { prev: 'invite' });
+    const r = planRoom(ROOM, [old(join)], { botUserId: BOT, info: tracking, now: NOW, members: new Map([[BOT, { membership: 'join', eventId: join.event_id as EventId }]]) });
     expect(r.snapshot).toBe(false);
     expect(r.ops).toEqual([]);
   });
 
-  it('skips events the guard has seen when the bot did not just join', () => {
+  it('skips seen events that are what the store holds as current', () => {
     const s = new SyncBuilder();
-    const r = plan([old(s.member(ALICE, 'leave', { prev: 'join' })), old(s.name(ALICE, 'old')), fresh(s.member(BOB, 'join'))]);
-    expect(membersAfter(r.ops, [ALICE, BOT])).toEqual([ALICE, BOB, BOT]);
-    expect(infoAfter(r.ops)?.name).toBeUndefined();
+    const leave = s.member(ALICE, 'leave', { prev: 'join' });
+    const name = s.name(ALICE, 'old');
+    const info: RoomInfo = { ...tracking, name: 'old', stateIds: { 'm.room.name': name.event_id as EventId } };
+    const r = planRoom(ROOM, [old(leave), old(name), fresh(s.member(BOB, 'join'))], {
+      botUserId: BOT,
+      info,
+      now: NOW,
+      members: new Map([[ALICE, { membership: 'leave', eventId: leave.event_id as EventId }]]),
+    });
+    expect(r.ops.filter((o) => o.op === 'put-member').map((o) => (o.op === 'put-member' ? o.userId : ''))).toEqual([BOB]);
     expect(r.fresh).toHaveLength(1);
+    expect(r.stateResets).toBe(0);
   });
 
-  it('writes nothing when every event was seen before', () => {
+  it('writes nothing when every event was seen before and is current', () => {
     const s = new SyncBuilder();
-    const r = plan([old(s.member(ALICE, 'join')), old(s.topic(ALICE, 't'))]);
-    expect(r).toEqual({ ops: [], fresh: [], snapshot: false });
+    const join = s.member(ALICE, 'join');
+    const topic = s.topic(ALICE, 't');
+    const info: RoomInfo = { ...tracking, topic: 't', stateIds: { 'm.room.topic': topic.event_id as EventId } };
+    const r = planRoom(ROOM, [old(join), old(topic)], {
+      botUserId: BOT,
+      info,
+      now: NOW,
+      members: new Map([[ALICE, { membership: 'join', eventId: join.event_id as EventId }]]),
+    });
+    expect(r).toEqual({ ops: [], fresh: [], snapshot: false, stateResets: 0 });
+  });
+
+  it('follows a state reset: a seen state-block event that differs from the current one replaces it and is counted', () => {
+    const s = new SyncBuilder();
+    const oldName = s.name(ALICE, 'Before');
+    const newName = s.name(ALICE, 'After');
+    const aliceJoin = s.member(ALICE, 'join');
+    const aliceLeave = s.member(ALICE, 'leave', { prev: 'join' });
+    const info: RoomInfo = { ...tracking, name: 'After', stateIds: { 'm.room.name': newName.event_id as EventId } };
+    const r = planRoom(ROOM, [old(oldName), old(aliceJoin)], {
+      botUserId: BOT,
+      info,
+      now: NOW,
+      members: new Map([[ALICE, { membership: 'leave', eventId: aliceLeave.event_id as EventId }]]),
+    });
+    expect(infoAfter(r.ops)?.name).toBe('Before');
+    expect(membersAfter(r.ops, [BOT])).toEqual([ALICE, BOT]);
+    expect(r.stateResets).toBe(2);
+    expect(r.fresh).toEqual([]);
+  });
+
+  it('does not count a re-delivered response as a reset when its timeline brings the state back', () => {
+    const s = new SyncBuilder();
+    const before = s.topic(ALICE, 'one');
+    const after = s.topic(ALICE, 'two');
+    const info: RoomInfo = { ...tracking, topic: 'two', stateIds: { 'm.room.topic': after.event_id as EventId } };
+    // With something new in it: a response read again in part (a crash between its batches).
+    const r = plan([old(before), { ...old(after), timeline: true }, { ...fresh(s.message(ALICE, 'new')), timeline: true }], info);
+    expect(infoAfter(r.ops)?.topic).toBe('two');
+    expect(r.stateResets).toBe(0);
+  });
+
+  it('changes nothing when a response is read again whole (every event seen, timeline included)', () => {
+    const s = new SyncBuilder();
+    const before = s.topic(ALICE, 'one');
+    const after = s.topic(ALICE, 'two');
+    const info: RoomInfo = { ...tracking, topic: 'two', stateIds: { 'm.room.topic': after.event_id as EventId } };
+    const r = plan([old(before), { ...old(s.message(ALICE, 'hi')), timeline: true }], info);
+    expect(r).toEqual({ ops: [], fresh: [], snapshot: false, stateResets: 0 });
+  });
+
+  it('skips a re-delivered timeline event older than the current one: the guard dedups it', () => {
+    const s = new SyncBuilder();
+    const join = s.member(ALICE, 'join');
+    const leave = s.member(ALICE, 'leave', { prev: 'join' });
+    const r = planRoom(ROOM, [{ ...old(join), timeline: true }], {
+      botUserId: BOT,
+      info: tracking,
+      now: NOW,
+      members: new Map([[ALICE, { membership: 'leave', eventId: leave.event_id as EventId, ts: leave.origin_server_ts as number }]]),
+    });
+    expect(r.ops).toEqual([]);
+  });
+
+  it('applies a seen timeline event newer than the current one, without counting it as fresh', () => {
+    // A response read again after its state block moved the key back (a replay re-run).
+    const s = new SyncBuilder();
+    const join = s.member(ALICE, 'join');
+    const leave = s.member(ALICE, 'leave', { prev: 'join' });
+    const message = s.message(ALICE, 'new');
+    const r = planRoom(ROOM, [{ ...old(leave), timeline: true }, { ...fresh(message), timeline: true }], {
+      botUserId: BOT,
+      info: tracking,
+      now: NOW,
+      members: new Map([[ALICE, { membership: 'join', eventId: join.event_id as EventId, ts: join.origin_server_ts as number }]]),
+    });
+    expect(membersAfter(r.ops, [ALICE, BOT])).toEqual([BOT]);
+    expect(r.fresh.map((e) => e.eventId)).toEqual([message.event_id]);
+  });
+
+  it('ignores seen events of a room the store does not track', () => {
+    const s = new SyncBuilder();
+    const r = planRoom(ROOM, [old(s.member(ALICE, 'join')), old(s.name(ALICE, 'x'))], { botUserId: BOT, info: undefined, now: NOW });
+    expect(r.ops).toEqual([]);
   });
 
   it('updates name, alias, topic and encryption in one RoomInfo write after the memberships', () => {
@@ -236,7 +328,7 @@ describe('planRoom', () => {
     expect(infos).toHaveLength(1);
     expect(r.ops.at(-1)).toEqual({
       op: 'put-info',
-      info: { ...tracking, name: 'Lobby', canonicalAlias: '#lobby:x', topic: 'hi', encrypted: true, updatedAt: NOW },
+      info: expect.objectContaining({ ...tracking, name: 'Lobby', canonicalAlias: '#lobby:x', topic: 'hi', encrypted: true, updatedAt: NOW }),
     });
   });
 
@@ -249,7 +341,7 @@ describe('planRoom', () => {
 
   it('writes no RoomInfo when only messages and untracked state arrive', () => {
     const s = new SyncBuilder();
-    const r = plan([fresh(s.message(ALICE, 'hello')), fresh({ event_id: s.id(), type: 'm.room.power_levels', sender: ALICE, state_key: '', content: {} })]);
+    const r = plan([fresh(s.message(ALICE, 'hello')), fresh({ event_id: s.id(), type: 'org.example.custom', sender: ALICE, state_key: '', content: {} })]);
     expect(r.ops).toEqual([]);
     expect(r.fresh).toHaveLength(2);
   });

@@ -40,7 +40,7 @@ const events = (r: string, ...ids: string[]) => ({ roomId: room(r), eventIds: id
 function joins(pairs: [string, string][], now = 1): StoreOp[] {
   const rooms = new Set(pairs.map(([r]) => r));
   return [
-    ...pairs.map(([r, u]): StoreOp => ({ op: 'put-member', roomId: room(r), userId: user(u) })),
+    ...pairs.map(([r, u]): StoreOp => ({ op: 'put-member', roomId: room(r), userId: user(u), member: { membership: 'join' } })),
     ...[...rooms].map((r): StoreOp => ({ op: 'put-info', info: { roomId: room(r), encrypted: false, updatedAt: now } })),
   ];
 }
@@ -91,7 +91,7 @@ describe('Store', () => {
     it('refuses with STORE_SCHEMA_TOO_NEW when a newer roomkeeper wrote the directory', async () => {
       const dir = await dirs.make();
       const store = await openStore(dir);
-      await store.meta.put('schema-version', '2');
+      await store.meta.put('schema-version', '3');
       await closeStore(store);
       const err = await errorOf(Store.open(dir, { create: true }));
       expect(isRoomkeeperError(err, 'STORE_SCHEMA_TOO_NEW')).toBe(true);
@@ -155,14 +155,15 @@ describe('Store', () => {
       const aliceJoin = s.member('@alice:x', 'join');
       const aliceLeave = s.member('@alice:x', 'leave', { prev: 'join' });
       await pipeline.process(s.response({ '!r:x': { timeline: [botJoin, aliceJoin, aliceLeave] } }));
-      expect((await pipeline.process(s.response({ '!r:x': { timeline: [aliceJoin] } }))).applied).toBe(0);
+      expect((await pipeline.process(s.response({ '!r:x': { timeline: [aliceLeave] } }))).applied).toBe(0);
       expect(await store.rooms.roomsOf(user('@alice:x'))).toEqual([]);
 
       now = 5000;
       expect(await store.guard.prune(2000)).toBe(3);
-      const again = await pipeline.process(s.response({ '!r:x': { timeline: [aliceJoin] } }));
+      const again = await pipeline.process(s.response({ '!r:x': { timeline: [aliceLeave] } }));
       expect(again.applied).toBe(1);
-      expect(await store.rooms.roomsOf(user('@alice:x'))).toEqual(['!r:x']);
+      expect(again.fresh.map((f) => f.event.eventId)).toEqual([aliceLeave.event_id]);
+      expect(await store.rooms.roomsOf(user('@alice:x'))).toEqual([]);
       expect(store.guard.count()).toBe(1);
     });
   });
@@ -191,13 +192,40 @@ describe('Store', () => {
       await store.commit({
         marks: [],
         ops: [
-          { op: 'put-member', roomId: room('!r:x'), userId: user('@zed:x') },
-          { op: 'put-member', roomId: room('!r:x'), userId: user('@amy:x'), displayName: 'Amy' },
-          { op: 'put-member', roomId: room('!r:x'), userId: user('@amy:xy') },
+          { op: 'put-member', roomId: room('!r:x'), userId: user('@zed:x'), member: { membership: 'join' } },
+          { op: 'put-member', roomId: room('!r:x'), userId: user('@amy:x'), member: { membership: 'join', displayName: 'Amy' } },
+          { op: 'put-member', roomId: room('!r:x'), userId: user('@amy:xy'), member: { membership: 'join' } },
         ],
         now: 1,
       });
-      expect(await store.rooms.membersOf(room('!r:x'))).toEqual([{ userId: '@amy:x', displayName: 'Amy' }, { userId: '@amy:xy' }, { userId: '@zed:x' }]);
+      expect(await store.rooms.membersOf(room('!r:x'))).toEqual([
+        { userId: '@amy:x', membership: 'join', displayName: 'Amy' },
+        { userId: '@amy:xy', membership: 'join' },
+        { userId: '@zed:x', membership: 'join' },
+      ]);
+    });
+
+    it('keeps every membership kind per room with its profile and event, and lists only joins among a user\'s rooms', async () => {
+      const store = await openStore();
+      const put = (u: string, membership: 'join' | 'invite' | 'ban' | 'leave' | 'knock', displayName?: string): StoreOp => ({
+        op: 'put-member',
+        roomId: room('!r:x'),
+        userId: user(u),
+        member: { membership, eventId: `$${u.slice(1, 3)}` as EventId, ...(displayName === undefined ? {} : { displayName }), avatarUrl: 'mxc://x/a' },
+      });
+      await store.commit({
+        marks: [],
+        ops: [put('@a:x', 'join', 'Amy'), put('@b:x', 'invite'), put('@c:x', 'invite'), put('@d:x', 'ban'), put('@e:x', 'knock'), put('@f:x', 'join'), put('@f:x', 'leave')],
+        now: 1,
+      });
+      expect(await store.rooms.memberCounts(room('!r:x'))).toEqual({ join: 1, invite: 2, ban: 1, knock: 1, leave: 1 });
+      expect(await store.rooms.memberCount(room('!r:x'))).toBe(1);
+      expect((await store.rooms.membersOf(room('!r:x'), { membership: 'invite' })).map((m) => m.userId)).toEqual(['@b:x', '@c:x']);
+      expect(await store.rooms.membersOf(room('!r:x'))).toEqual([{ userId: '@a:x', membership: 'join', eventId: '$a:', displayName: 'Amy', avatarUrl: 'mxc://x/a' }]);
+      expect(await store.rooms.roomsOf(user('@f:x'))).toEqual([]);
+      expect(await store.rooms.roomsOf(user('@b:x'))).toEqual([]);
+      expect(await store.rooms.member(room('!r:x'), user('@d:x'))).toMatchObject({ membership: 'ban' });
+      expect((await store.rooms.membersOf(room('!r:x'), { membership: 'all' })).length).toBe(6);
     });
 
     it('returns the rooms two users share when they are in some of the same rooms', async () => {

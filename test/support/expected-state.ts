@@ -3,7 +3,10 @@
  * story to its current position, computed from the fake's room model alone.
  */
 import type { InspectDocument } from '../../src/cli/inspect.js';
+import type { Membership } from '../../src/state/events.js';
 import type { RoomId, UserId } from '../../src/state/ids.js';
+import type { NamedMember } from '../../src/state/member-names.js';
+import { roomDisplayName } from '../../src/state/room-name.js';
 import type { FakeMatrixModel, JsonObject } from './fake-homeserver.js';
 
 function stateContent(model: FakeMatrixModel, roomId: string, type: string): JsonObject | undefined {
@@ -24,20 +27,37 @@ export function expectedInspect(model: FakeMatrixModel, botUserId: string): Insp
   const rooms: InspectDocument['rooms'] = [];
   const usersRooms = new Map<string, string[]>();
   for (const roomId of model.joinedRooms(botUserId).sort(byId)) {
-    const members: string[] = [];
+    const all: NamedMember[] = [];
     for (const ev of model.room(roomId).state.values()) {
       if (ev.type !== 'm.room.member' || ev.stateKey === undefined) continue;
-      if ((ev.event['content'] as JsonObject | undefined)?.['membership'] === 'join') members.push(ev.stateKey);
+      const content = ev.event['content'] as JsonObject | undefined;
+      const membership = content?.['membership'] as Membership;
+      const displayName = typeof content?.['displayname'] === 'string' && content['displayname'] !== '' ? content['displayname'] : undefined;
+      all.push({ userId: ev.stateKey as UserId, membership, ...(displayName === undefined ? {} : { displayName }) });
     }
-    members.sort(byId);
+    all.sort((a, b) => byId(a.userId, b.userId));
+    const of = (kind: Membership) => all.filter((m) => m.membership === kind).map((m) => m.userId);
+    const members = of('join');
+    const name = stringField(stateContent(model, roomId, 'm.room.name'), 'name');
+    const canonicalAlias = stringField(stateContent(model, roomId, 'm.room.canonical_alias'), 'alias');
+    const create = stateContent(model, roomId, 'm.room.create');
+    const predecessor = (create?.['predecessor'] as JsonObject | undefined)?.['room_id'];
+    const successor = stateContent(model, roomId, 'm.room.tombstone')?.['replacement_room'];
     for (const m of members) usersRooms.set(m, [...(usersRooms.get(m) ?? []), roomId]);
     rooms.push({
       roomId: roomId as RoomId,
-      name: stringField(stateContent(model, roomId, 'm.room.name'), 'name'),
-      canonicalAlias: stringField(stateContent(model, roomId, 'm.room.canonical_alias'), 'alias'),
+      displayName: roomDisplayName({ name: name ?? undefined, canonicalAlias: canonicalAlias ?? undefined, members: all, botUserId: botUserId as UserId }).text,
+      name,
+      canonicalAlias,
       topic: stringField(stateContent(model, roomId, 'm.room.topic'), 'topic'),
       encrypted: stateContent(model, roomId, 'm.room.encryption') !== undefined,
-      members: members as UserId[],
+      members,
+      invited: of('invite'),
+      banned: of('ban'),
+      knocking: of('knock'),
+      version: create === undefined ? null : (stringField(create, 'room_version') ?? '1'),
+      predecessor: typeof predecessor === 'string' ? (predecessor as RoomId) : null,
+      successor: typeof successor === 'string' ? (successor as RoomId) : null,
     });
   }
   const users = [...usersRooms]

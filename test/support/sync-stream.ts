@@ -1,4 +1,7 @@
 import fc from 'fast-check';
+import type { UserId } from '../../src/state/ids.js';
+import type { NamedMember } from '../../src/state/member-names.js';
+import { roomDisplayName } from '../../src/state/room-name.js';
 import { SyncBuilder, type RawEvent } from './sync-builder.js';
 
 /**
@@ -25,7 +28,11 @@ export type Step =
   | { t: 'gappy'; room: number; actions: Action[]; merge: boolean }
   | { t: 'botJoin'; room: number; limited: boolean; shuffle: number; merge: boolean }
   | { t: 'botLeave'; room: number; how: 'leave' | 'kick' | 'ban'; delivered: boolean; merge: boolean }
-  | { t: 'redeliver'; index: number };
+  | { t: 'redeliver'; index: number }
+  /** The server's resolved state goes back to an older event of some key (a state reset), sent in a gappy sync's state block. */
+  | { t: 'reset'; room: number; pick: number }
+  /** Someone redacts a current or an old state event (name, topic, alias or membership). */
+  | { t: 'redact'; room: number; pick: number };
 
 const actionArb: fc.Arbitrary<Action> = fc.record({
   kind: fc.constantFrom<ActionKind>('join', 'join', 'leave', 'invite', 'knock', 'ban', 'profile', 'name', 'topic', 'alias', 'encrypt', 'botProfile'),
@@ -60,11 +67,15 @@ export const stepArb: fc.Arbitrary<Step> = fc.oneof(
     }),
   },
   { weight: 1, arbitrary: fc.record({ t: fc.constant('redeliver' as const), index: fc.nat() }) },
+  { weight: 3, arbitrary: fc.record({ t: fc.constant('reset' as const), room: roomArb, pick: fc.nat() }) },
+  { weight: 2, arbitrary: fc.record({ t: fc.constant('redact' as const), room: roomArb, pick: fc.nat() }) },
 );
 
 /** What the server knows about a room. */
 interface ServerRoom {
   state: Map<string, RawEvent>;
+  /** Events no longer current, oldest first: what a state reset can go back to. */
+  history: RawEvent[];
   creator: string;
   /** The bot's room was left without the store hearing of it: the store may hold stale data until a rejoin. */
   stale: boolean;
@@ -73,11 +84,54 @@ interface ServerRoom {
 /** A room as `inspect --json` shows it. */
 export interface ExpectedRoom {
   roomId: string;
+  displayName: string;
   name: string | null;
   canonicalAlias: string | null;
   topic: string | null;
   encrypted: boolean;
   members: string[];
+  invited: string[];
+  banned: string[];
+  knocking: string[];
+  version: string | null;
+  predecessor: string | null;
+  successor: string | null;
+}
+
+/** A member as the streams know one. */
+export interface StreamMember {
+  userId: string;
+  membership: string;
+  displayName?: string;
+}
+
+/** The inspect view of a room from its name, alias, topic, encryption and memberships (streams have no create or tombstone). */
+export function expectedRoom(
+  roomId: string,
+  r: { name: string | null; canonicalAlias: string | null; topic: string | null; encrypted: boolean; members: StreamMember[] },
+): ExpectedRoom {
+  const all = [...r.members].sort((a, b) => (a.userId < b.userId ? -1 : a.userId > b.userId ? 1 : 0));
+  const of = (kind: string) => all.filter((m) => m.membership === kind).map((m) => m.userId);
+  return {
+    roomId,
+    displayName: roomDisplayName({
+      name: r.name ?? undefined,
+      canonicalAlias: r.canonicalAlias ?? undefined,
+      members: all as NamedMember[],
+      botUserId: BOT as UserId,
+    }).text,
+    name: r.name,
+    canonicalAlias: r.canonicalAlias,
+    topic: r.topic,
+    encrypted: r.encrypted,
+    members: of('join'),
+    invited: of('invite'),
+    banned: of('ban'),
+    knocking: of('knock'),
+    version: null,
+    predecessor: null,
+    successor: null,
+  };
 }
 
 /** What the store must hold for a room: exactly this, nothing ('absent'), or anything until a rejoin ('stale'). */
@@ -126,15 +180,22 @@ export function simulate(steps: Step[]): Delivery[] {
     let r = rooms.get(roomId);
     if (r === undefined) {
       const creator = USERS[i % USERS.length]!;
-      r = { state: new Map(), creator, stale: false };
+      r = { state: new Map(), history: [], creator, stale: false };
       rooms.set(roomId, r);
       record(r, s.member(creator, 'join'));
     }
     return [roomId, r];
   };
   const record = (r: ServerRoom, e: RawEvent): RawEvent => {
+    const before = r.state.get(stateKey(e));
+    if (before !== undefined && before.event_id !== e.event_id) r.history.push(before);
     r.state.set(stateKey(e), e);
     return e;
+  };
+  /** The spec's redaction algorithm for the types the stream uses: a membership keeps `membership`. */
+  const redacted = (e: RawEvent): RawEvent => {
+    const c = e.content as { membership?: unknown };
+    return { ...e, content: e.type === 'm.room.member' ? { membership: c.membership } : {} };
   };
   const botIn = (r: ServerRoom) => membership(r, BOT) === 'join';
 
@@ -181,17 +242,23 @@ export function simulate(steps: Step[]): Delivery[] {
         const v = (r.state.get(`${type}\u0000`)?.content as Record<string, unknown> | undefined)?.[field];
         return typeof v === 'string' && v !== '' ? v : null;
       };
-      t.set(roomId, {
+      t.set(
         roomId,
-        name: text('m.room.name', 'name'),
-        canonicalAlias: text('m.room.canonical_alias', 'alias'),
-        topic: text('m.room.topic', 'topic'),
-        encrypted: r.state.has('m.room.encryption\u0000'),
-        members: [...r.state.values()]
-          .filter((e) => e.type === 'm.room.member' && (e.content as { membership?: string }).membership === 'join')
-          .map((e) => String(e.state_key))
-          .sort(),
-      });
+        expectedRoom(roomId, {
+          name: text('m.room.name', 'name'),
+          canonicalAlias: text('m.room.canonical_alias', 'alias'),
+          topic: text('m.room.topic', 'topic'),
+          encrypted: r.state.has('m.room.encryption\u0000'),
+          members: [...r.state.values()]
+            .filter((e) => e.type === 'm.room.member')
+            .map((e) => {
+              const c = e.content as { membership?: string; displayname?: unknown };
+              const m: StreamMember = { userId: String(e.state_key), membership: String(c.membership) };
+              if (typeof c.displayname === 'string' && c.displayname !== '') m.displayName = c.displayname;
+              return m;
+            }),
+        }),
+      );
     }
     return t;
   };
@@ -210,14 +277,47 @@ export function simulate(steps: Step[]): Delivery[] {
   };
   const blocks = (state: RawEvent[], timeline: RawEvent[], limited = false) => ({ state: { events: state }, timeline: { events: timeline, limited } });
 
-  for (const step of steps) {
+  for (let step of steps) {
     if (step.t === 'redeliver') {
-      const old = deliveries.length === 0 ? undefined : deliveries[step.index % deliveries.length];
-      if (old !== undefined) deliveries.push({ body: structuredClone(old.body), truth: truth() });
+      // The client reads the last few responses again (resumed from an older token, a replay
+      // re-run): state blocks move state back, their timelines forward again, and after the
+      // last of them the store is where it was. In between, what it holds is history.
+      const from = Math.max(step.index % Math.max(1, deliveries.length), deliveries.length - 3);
+      const again = deliveries.slice(from).map((d) => structuredClone(d.body));
+      for (const [i, body] of again.entries()) {
+        const t = truth();
+        if (i < again.length - 1) for (const roomId of t.keys()) t.set(roomId, 'stale');
+        deliveries.push({ body, truth: t });
+      }
       continue;
+    }
+    if (step.t === 'reset' || step.t === 'redact') {
+      // In a room the bot is in, or there is nothing to see: the first one from `room` on.
+      const start = step.room;
+      const order = ROOMS.map((_, i) => (start + i) % ROOMS.length).filter((i) => rooms.has(ROOMS[i]!) && botIn(rooms.get(ROOMS[i]!)!));
+      if (order.length > 0) step = { ...step, room: order[0]! };
     }
     const [roomId, r] = roomAt(step.room);
     switch (step.t) {
+      case 'reset': {
+        // Never the bot's own membership: a reset that drops the bot is a different story.
+        const candidates = r.history.filter((e) => e.state_key !== BOT && r.state.get(stateKey(e))?.event_id !== e.event_id);
+        if (!botIn(r) || candidates.length === 0) break;
+        const back = candidates[step.pick % candidates.length]!;
+        record(r, back);
+        emit(false, 'join', roomId, blocks([back], [s.message(r.creator, 'after the reset')], true));
+        break;
+      }
+      case 'redact': {
+        const all = [...r.state.values(), ...r.history].filter((e) => e.state_key !== BOT && e.type !== 'm.room.encryption');
+        if (!botIn(r) || all.length === 0) break;
+        const target = all[step.pick % all.length]!;
+        const redaction: RawEvent = { event_id: s.id(), type: 'm.room.redaction', sender: r.creator, content: { redacts: target.event_id }, origin_server_ts: 1 };
+        if (r.state.get(stateKey(target))?.event_id === target.event_id) r.state.set(stateKey(target), redacted(target));
+        r.history = r.history.map((e) => (e.event_id === target.event_id ? redacted(e) : e));
+        emit(false, 'join', roomId, blocks([], [redaction]));
+        break;
+      }
       case 'events': {
         const events = step.actions.map((a) => act(r, a)).filter((e) => e !== undefined);
         if (!botIn(r) || events.length === 0) break;

@@ -140,7 +140,13 @@ describe('Pipeline', () => {
     const r = await pipeline.process(s.response({ '!r:x': { state: [alice, kick, bob, name, carolLeaves], timeline: [invite, rejoin] } }));
     expect(r.snapshots).toEqual(['!r:x']);
     expect(r.applied).toBe(2);
-    expect(await store.rooms.membersOf('!r:x' as RoomId)).toEqual([{ userId: '@alice:x', displayName: 'Alice' }, { userId: '@bob:x' }, { userId: BOT }]);
+    expect(await store.rooms.membersOf('!r:x' as RoomId)).toEqual([
+      { userId: '@alice:x', membership: 'join', eventId: alice.event_id, displayName: 'Alice', ts: alice.origin_server_ts },
+      { userId: '@bob:x', membership: 'join', eventId: bob.event_id, ts: bob.origin_server_ts },
+      { userId: BOT, membership: 'join', eventId: rejoin.event_id, ts: rejoin.origin_server_ts },
+    ]);
+    // Carol's leave is kept as her membership, not as a member of the room.
+    expect(await store.rooms.memberCounts('!r:x' as RoomId)).toMatchObject({ join: 3, leave: 1 });
     expect(await roomsOf('@alice:x')).toEqual(['!r:x']);
     expect(await roomsOf('@carol:x')).toEqual([]);
     expect((await store.rooms.info('!r:x' as RoomId))?.name).toBe('Lobby');
@@ -264,7 +270,7 @@ describe('Pipeline', () => {
       const commit = vi.spyOn(store, 'commit');
       await pipeline.process(withInvite(s, 'token-1'), { metaWithToken: (invites) => pending.record(invites) });
       expect(commit).toHaveBeenCalledTimes(1);
-      expect(commit.mock.calls[0]![0].meta?.map((w) => w.key)).toEqual(['pending-invites']);
+      expect(commit.mock.calls[0]![0].meta?.map((w) => w.key)).toEqual(['pending-invites', 'bot-user-id']);
       await store.close();
       const after = await reopen(store.dataDir);
       expect(await after.store.syncToken()).toBe('token-1');
