@@ -121,6 +121,11 @@ function markUncertain(roomId: RoomId, ops: StoreOp[], stored: RoomInfo | undefi
   }
 }
 
+/** Whether two raw events are the same JSON: a server's repeat of an event is the same object text. */
+function sameJson(a: unknown, b: unknown): boolean {
+  return a === b || JSON.stringify(a) === JSON.stringify(b);
+}
+
 /**
  * The one code path from a /sync response body to the store, shared by the live daemon and
  * `roomkeeper replay`: decode → guard → reduce → one batch → report what is new.
@@ -304,6 +309,8 @@ export class Pipeline {
             [stateAfter, 'state-after'],
           ];
     const timelineAt = new Map<EventId, number>();
+    // Each event's raw form in this room block, to tell a repeat from a forgery under its id.
+    const rawOf = new Map<EventId, unknown>();
     const stateAt = new Map<EventId, number>();
     for (const [events, block] of list) {
       const isStateBlock = block !== 'timeline';
@@ -327,6 +334,14 @@ export class Pipeline {
         }
         // The same event in the state block and the timeline, or twice in one list.
         if (ids.has(eventId)) {
+          const first = rawOf.get(eventId);
+          if (first !== undefined && !sameJson(first, rawEvent)) {
+            // One id, two contents: at most one is the server's, and the first is kept. The
+            // copy says nothing, not even that the event is in the timeline.
+            this.#log.warn({ roomId: p.roomId, eventId, kind: decoded.event.kind }, 'event repeated with other content; the first kept');
+            result.invalid++;
+            continue;
+          }
           // Kept where it came first, but it is in the timeline: that says whether the room's
           // block is news or a response read again (isRedelivery).
           const at = block === 'timeline' ? stateAt.get(eventId) : undefined;
@@ -334,6 +349,7 @@ export class Pipeline {
           result.duplicates++;
           continue;
         }
+        rawOf.set(eventId, rawEvent);
         ids.add(eventId);
         p.events.push(decoded.event);
         p.eventIds.push(eventId);

@@ -121,6 +121,18 @@ describe('room state through the pipeline', () => {
     expect(pipeline.totals.stateResets).toBe(1);
   });
 
+  it('ignores a forged copy of a state reset\'s event (same id, other content) in the timeline: the reset is still followed', async () => {
+    const { pipeline, s, info } = await setup();
+    const before = s.name('@alice:x', 'Before');
+    const after = s.name('@alice:x', 'After');
+    await pipeline.process(s.response({ [ROOM]: { timeline: [s.member(BOT, 'join'), before, after] } }));
+    const forged = { ...before, content: { name: 'Forged' } };
+    const reset = await pipeline.process(s.response({ [ROOM]: { limited: true, state: [before], timeline: [s.message('@alice:x', 'hi'), forged] } }));
+    expect((await info())?.name).toBe('Before');
+    expect(reset.stateResets).toBe(1);
+    expect(reset.invalid).toBe(1);
+  });
+
   it('takes MSC4222 state_after as the room state: timeline state that it does not hold is not applied', async () => {
     const { pipeline, s, store, info } = await setup();
     const join = s.member(BOT, 'join');
