@@ -47,6 +47,7 @@ export function createSyncSink(options: SyncSinkOptions): SyncSink {
     for (const f of result.fresh) metrics.countEvents('applied', eventType(f.event));
     metrics.countEvents('duplicate', undefined, result.duplicates);
     metrics.countEvents('invalid', undefined, result.invalid);
+    metrics.countStateResets(result.stateResets);
     effects.after(result, !synced);
     synced = true;
     // After the first sync rather than before it: a snapshot from /state taken before would be

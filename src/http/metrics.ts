@@ -81,6 +81,7 @@ export class Metrics {
   readonly #sync: Histogram<'outcome'>;
   readonly #commit: Histogram;
   readonly #commands: Counter<'name' | 'outcome'>;
+  readonly #stateResets: Counter;
   readonly #commandNames: ReadonlySet<string>;
 
   constructor(options: MetricsOptions = {}) {
@@ -128,6 +129,11 @@ export class Metrics {
       labelNames: ['name', 'outcome'],
       registers,
     });
+    this.#stateResets = new Counter({
+      name: 'roomkeeper_state_resets_total',
+      help: 'Room state keys a /sync state block moved back to an event already processed, other than the one held (state resets or resolved conflicts), followed.',
+      registers,
+    });
 
     new Gauge({
       name: 'roomkeeper_rooms_tracked',
@@ -171,6 +177,11 @@ export class Metrics {
   /** Records one store commit's duration in seconds. */
   observeCommit(seconds: number): void {
     this.#commit.observe(seconds);
+  }
+
+  /** Counts the state resets one response made the store follow. */
+  countStateResets(n: number): void {
+    if (n > 0) this.#stateResets.inc(n);
   }
 
   /** Counts one command by its name (without the prefix) and how it ended. */

@@ -1,6 +1,7 @@
 import type { IStorageProvider, IWhoAmI, MatrixClient } from 'matrix-bot-sdk';
 import { RoomkeeperError } from '../errors.js';
 import type { Logger } from '../log.js';
+import { isJsonObject } from '../state/json.js';
 import { errcodeOf } from './homeserver-error.js';
 import { classify, DEFAULT_RETRY_POLICY, pathOf, retrying, withRetry, type RetryPolicy } from './retry.js';
 import { matrixSdk } from './sdk.js';
@@ -25,6 +26,24 @@ export const SYNC_FILTER = {
     ephemeral: { not_types: ['*'] },
   },
 };
+
+/**
+ * The /sync query parameter that asks for MSC4222's `state_after` (the room state at the end of
+ * the timeline, authoritative where `state` is only a start), read from a `/versions` answer:
+ * the stable `use_state_after` from spec v1.16 on, the unstable one when `unstable_features`
+ * has `org.matrix.msc4222`; undefined when the server offers neither.
+ */
+export function stateAfterParam(versions: unknown): string | undefined {
+  if (!isJsonObject(versions)) return undefined;
+  const listed = Array.isArray(versions['versions']) ? versions['versions'] : [];
+  const stable = listed.some((v) => {
+    const m = typeof v === 'string' ? /^v(\d+)\.(\d+)$/.exec(v) : null;
+    return m !== null && (Number(m[1]) > 1 || (Number(m[1]) === 1 && Number(m[2]) >= 16));
+  });
+  if (stable) return 'use_state_after';
+  const unstable = versions['unstable_features'];
+  return isJsonObject(unstable) && unstable['org.matrix.msc4222'] === true ? 'org.matrix.msc4222.use_state_after' : undefined;
+}
 
 export interface RoomkeeperClientOptions {
   homeserverUrl: string;
@@ -87,6 +106,8 @@ function defineClientClass(Base: typeof MatrixClient): ClientClass {
     #sink: SyncSink | undefined;
     #stopController = new AbortController();
     #loop: Promise<void> | undefined;
+    /** The /sync parameter asking for `state_after`, once the server is known to offer it. */
+    #stateAfter: string | undefined;
 
     constructor(options: RoomkeeperClientOptions) {
       super(options.homeserverUrl, options.accessToken, options.storage);
@@ -119,6 +140,7 @@ function defineClientClass(Base: typeof MatrixClient): ClientClass {
       noEncoding = false,
     ): Promise<unknown> {
       const path = pathOf(String(endpoint));
+      if (path === SYNC_PATH && this.#stateAfter !== undefined) qs = { ...qs, [this.#stateAfter]: 'true' };
       const once = () => super.doRequest(method, endpoint, qs, body, timeout, raw, contentType, noEncoding);
       return withRetry(
         path === SYNC_PATH ? () => this.#timed(once) : once,
@@ -168,11 +190,18 @@ function defineClientClass(Base: typeof MatrixClient): ClientClass {
       this.#stopController = new AbortController();
       const signal = this.#stopController.signal;
       try {
-        await retrying(() => super.start(filter), { what: 'start-up', policy: this.#policy, log: this.#log, signal });
+        await retrying(
+          async () => {
+            this.#stateAfter = stateAfterParam(await this.getServerVersions());
+            await super.start(filter);
+          },
+          { what: 'start-up', policy: this.#policy, log: this.#log, signal },
+        );
       } catch (err) {
         if (signal.aborted) return;
         throw err;
       }
+      if (this.#stateAfter !== undefined) this.#log.info({ param: this.#stateAfter }, 'the homeserver offers state_after (MSC4222): syncing with it');
     }
 
     /** Replaces the SDK's loop (startSync), which would persist the token before processing. */

@@ -128,17 +128,6 @@ export function roomBlocksOf(raw: unknown, path: string): SyncRoomBlocks {
  */
 export const STATE_AFTER_FIELDS = ['state_after', 'org.matrix.msc4222.state_after'] as const;
 
-/** The events of a room's `state_after` block, when the room has one that holds an event list. */
-export function stateAfterOf(room: Readonly<Record<string, unknown>>): unknown[] | undefined {
-  for (const field of STATE_AFTER_FIELDS) {
-    const block = room[field];
-    if (typeof block === 'object' && block !== null && Array.isArray((block as { events?: unknown }).events)) {
-      return (block as { events: unknown[] }).events;
-    }
-  }
-  return undefined;
-}
-
 /** A room's `summary` (spec: heroes and member counts), read leniently: what is malformed is left out. */
 export function summaryOf(room: Readonly<Record<string, unknown>>): RoomSummaryFields | undefined {
   const s = room.summary;

@@ -5,7 +5,7 @@ import { startDaemon, type Daemon } from '../../src/daemon/daemon.js';
 import { Store } from '../../src/store/store.js';
 import { inspectAll, type InspectDocument } from '../../src/cli/inspect.js';
 import { expectedInspect } from '../support/expected-state.js';
-import { startFakeHomeserver, type FakeHomeserver, type JsonObject } from '../support/fake-homeserver.js';
+import { startFakeHomeserver, type FakeHomeserver, type FakeHomeserverOptions, type JsonObject } from '../support/fake-homeserver.js';
 import { memoryLogger, type LogLine } from '../support/memory-log.js';
 import { TempDirs } from '../support/temp-dir.js';
 
@@ -31,8 +31,8 @@ export class Harness {
   #starting: Promise<Daemon> | undefined;
   #abandon = new AbortController();
 
-  async setup(): Promise<void> {
-    this.hs = await startFakeHomeserver();
+  async setup(options: FakeHomeserverOptions = {}): Promise<void> {
+    this.hs = await startFakeHomeserver(options);
     this.dataDir = await this.dirs.make();
   }
 

@@ -1,4 +1,6 @@
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import type { JsonObject } from '../support/fake-homeserver.js';
+import { toClientEvent } from '../support/fake-homeserver/sync.js';
 import { Conversation } from './conversation.js';
 import { Harness } from './harness.js';
 
@@ -42,5 +44,29 @@ describe('metrics of a running daemon', () => {
 
     expect(await h.metric(histogram, { outcome: 'error' })).toBe(2);
     expect(await h.metric(histogram, { outcome: 'ok' })).toBeGreaterThan(ok);
+  });
+
+  it('counts a state reset the store followed: an old name sent back in a state block', async () => {
+    const { hs } = h;
+    const alice = hs.userId('alice');
+    const room = hs.createRoom(alice, { invite: [hs.botUserId] });
+    await h.start({ ROOMKEEPER_HTTP_LISTEN: '127.0.0.1:0' });
+    await h.joined(room);
+    const before = hs.setName(room, alice, 'Before');
+    hs.setName(room, alice, 'After');
+    await h.caughtUp();
+    expect(await h.metric('roomkeeper_state_resets_total')).toBe(0);
+
+    // The server's resolved state goes back to the first name, as after a state reset.
+    hs.mangleNextSync((body) => {
+      const joined = (body['rooms'] as { join: Record<string, JsonObject> }).join[room]!;
+      joined['state'] = { events: [toClientEvent(before)] };
+      (joined['timeline'] as JsonObject)['limited'] = true;
+    });
+    hs.sendMessage(room, alice, 'after the reset');
+    await h.caughtUp();
+    expect(await h.metric('roomkeeper_state_resets_total')).toBe(1);
+    await h.stop();
+    expect((await h.inspect()).rooms[0]).toMatchObject({ roomId: room, name: 'Before' });
   });
 });

@@ -18,8 +18,9 @@ const FIXTURE = join(import.meta.dirname, '../fixtures/schema-1/leveldb-entries.
 const dirs = new TempDirs();
 afterEach(() => dirs.cleanup());
 
-async function schema1Dir(): Promise<string> {
+async function schema1Dir(edit: (entries: [string, string][]) => void = () => undefined): Promise<string> {
   const entries = JSON.parse(await readFile(FIXTURE, 'utf8')) as [string, string][];
+  edit(entries);
   const dir = await dirs.make();
   const db = new ClassicLevel<string, string>(join(dir, 'leveldb'));
   await db.batch(entries.map(([key, value]) => ({ type: 'put' as const, key, value })));
@@ -100,5 +101,20 @@ describe('schema 1 → 2', () => {
       await store.close();
     }
     expect(await rawMeta(dir, 'schema-version')).toBe('2');
+  });
+
+  it('keeps a room of unknown membership unknown: schema 1 (0.1 with issue 10) marked it, and privacy must still fail closed', async () => {
+    // 0.1 writes `membershipUncertain` into the RoomInfo of a room whose member event it could not read.
+    const dir = await schema1Dir((entries) => {
+      const lounge = entries.find(([key]) => key === '!rooms!!lounge:x')!;
+      lounge[1] = JSON.stringify({ ...(JSON.parse(lounge[1]) as object), membershipUncertain: true });
+    });
+    const store = await Store.open(dir);
+    try {
+      expect(await store.rooms.info(room('!lounge:x'))).toMatchObject({ name: 'Lounge', membershipUncertain: true, needsRefresh: true });
+      expect((await store.rooms.info(room('!dm:x')))?.membershipUncertain).toBeUndefined();
+    } finally {
+      await store.close();
+    }
   });
 });

@@ -24,6 +24,12 @@ export interface FakeHomeserverOptions {
   botPassword?: string;
   /** Initial `origin_server_ts` of the clock. Default 1_700_000_000_000. */
   clockStart?: number;
+  /**
+   * MSC4222 (`state_after`) as a server of that era offers it: `unstable` advertises
+   * `org.matrix.msc4222` in `/versions` and honours `org.matrix.msc4222.use_state_after`;
+   * `stable` lists spec v1.16 and honours `use_state_after`. Default: neither, like Synapse 1.67.
+   */
+  stateAfter?: 'unstable' | 'stable';
 }
 
 /** A request the fake received, recorded before it was answered. */
@@ -147,9 +153,11 @@ export class FakeHomeserver extends FakeMatrixModel {
   #closed = false;
   #tokenCounter = 0;
   #filterCounter = 0;
+  readonly #stateAfter: FakeHomeserverOptions['stateAfter'];
 
   constructor(opts: FakeHomeserverOptions = {}) {
     super(opts.serverName ?? 'fake.test', opts.clockStart ?? 1_700_000_000_000);
+    this.#stateAfter = opts.stateAfter;
     this.botUserId = opts.botUserId ?? this.userId('roomkeeper');
     this.botToken = opts.botToken ?? 'fake-bot-token';
     this.addToken(this.botUserId, this.botToken, opts.botDeviceId ?? 'FAKEBOTDEVICE');
@@ -496,11 +504,16 @@ export class FakeHomeserver extends FakeMatrixModel {
     const timelineLimit = typeof limit === 'number' && Number.isInteger(limit) && limit >= 0 ? limit : DEFAULT_TIMELINE_LIMIT;
     const timeout = Math.max(0, Number(query['timeout'] ?? 0) || 0);
     const fullState = query['full_state'] === 'true';
+    const stateAfter =
+      (this.#stateAfter === 'unstable' && query['org.matrix.msc4222.use_state_after'] === 'true') ||
+      (this.#stateAfter === 'stable' && query['use_state_after'] === 'true')
+        ? this.#stateAfter
+        : undefined;
     const record: SyncRecord = { userId: caller.userId, since, timeout, fullState, filterParam, filter, timelineLimit };
     this.syncs.push(record);
     this.#notify();
 
-    const compute = () => buildSync(this, { userId: caller.userId, since, timelineLimit, fullState, token: caller.token });
+    const compute = () => buildSync(this, { userId: caller.userId, since, timelineLimit, fullState, token: caller.token, stateAfter });
     let result = compute();
     // An initial or full-state sync answers at once; otherwise wait for news or the timeout.
     if (since !== undefined && !fullState) {
@@ -535,7 +548,10 @@ export class FakeHomeserver extends FakeMatrixModel {
   #makeHandlers(): Record<RouteId, Handler> {
     return {
       'GET versions': () =>
-        ok({ versions: ['r0.6.1', 'v1.1', 'v1.2', 'v1.3', 'v1.4', 'v1.5', 'v1.6'], unstable_features: {} }),
+        ok({
+          versions: ['r0.6.1', 'v1.1', 'v1.2', 'v1.3', 'v1.4', 'v1.5', 'v1.6', ...(this.#stateAfter === 'stable' ? ['v1.16'] : [])],
+          unstable_features: this.#stateAfter === 'unstable' ? { 'org.matrix.msc4222': true } : {},
+        }),
       'GET login': () => ok({ flows: [{ type: 'm.login.password' }] }),
       'POST login': ({ body }) => this.#login(requireObjectBody(body)),
       'GET account/whoami': ({ caller }) => ok({ user_id: caller.userId, device_id: caller.deviceId, is_guest: false }),

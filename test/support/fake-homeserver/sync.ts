@@ -22,6 +22,8 @@ export interface SyncQuery {
   readonly fullState: boolean;
   /** The access token of the request, to echo `unsigned.transaction_id` on its own events. */
   readonly token: string;
+  /** MSC4222 asked for and offered: `state_after` (under its unstable or stable name) instead of `state`. */
+  readonly stateAfter?: 'unstable' | 'stable' | undefined;
 }
 
 /** A sync response body and whether it holds anything for the user. */
@@ -203,8 +205,24 @@ function timelineAndState(
       limited: alwaysLimited || candidates.length > timeline.length,
       prev_batch: syncToken(start - 1),
     },
-    state: { events: stateEvents.map((ev) => toClientEvent(ev, { token: query.token })) },
+    ...stateBlock(room, query, timeline, upto, full, stateEvents),
   };
+}
+
+/**
+ * `state`, or with MSC4222 `state_after`: the state at the END of the timeline (its own state
+ * events included), all of it when `full`, else what changed since `since` (MSC4222, "state_after").
+ */
+function stateBlock(room: RoomRecord, query: SyncQuery, timeline: StoredEvent[], upto: number, full: boolean, stateEvents: StoredEvent[]): JsonObject {
+  const toClient = (ev: StoredEvent) => toClientEvent(ev, { token: query.token });
+  if (query.stateAfter === undefined) return { state: { events: stateEvents.map(toClient) } };
+  let after = [...stateAt(room, timeline.at(-1)?.pos ?? upto).values()];
+  if (!full) {
+    const atSince = stateAt(room, query.since ?? 0);
+    after = after.filter((ev) => atSince.get(stateKeyOf(ev.type!, ev.stateKey!)) !== ev);
+  }
+  after.sort((a, b) => a.pos - b.pos);
+  return { [query.stateAfter === 'stable' ? 'state_after' : 'org.matrix.msc4222.state_after']: { events: after.map(toClient) } };
 }
 
 /**
