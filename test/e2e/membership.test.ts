@@ -112,4 +112,33 @@ describe('membership against a real Synapse', () => {
     const truth = await bot.stopAndCompare();
     expect(truth.rooms.find((r) => r.roomId === room)?.members).toEqual([alice.userId, bot.id, carol.userId].sort());
   });
+
+  it('clears a redacted name and topic, names an unnamed room after its members, keeps invites and bans, and links an upgrade', async () => {
+    const bot = await newBot();
+    const { alice, bob, carol } = await registerUsers('alice', 'bob', 'carol');
+    await bot.start();
+    const room = await alice.createRoom({ preset: 'public_chat', invite: [bot.id] });
+    await bot.joined(room);
+    const name = await alice.setState(room, 'm.room.name', { name: 'Secret plans' });
+    const topic = await alice.setState(room, 'm.room.topic', { topic: 'do not read' });
+    await bob.join(room);
+    await alice.invite(room, carol.userId);
+    await bot.settle();
+    await bot.stop();
+    expect((await bot.inspect()).rooms.find((r) => r.roomId === room)).toMatchObject({ name: 'Secret plans', topic: 'do not read' });
+    await bot.start();
+    // Upgrade first: Synapse 1.67 cannot upgrade a room whose name is redacted ("'name' not in content").
+    const next = await alice.upgrade(room, '9');
+    await alice.redact(room, name);
+    await alice.redact(room, topic);
+    await alice.ban(room, bob.userId);
+    await bot.settle();
+
+    const truth = await bot.stopAndCompare();
+    const old = truth.rooms.find((r) => r.roomId === room)!;
+    // The server's state has neither after the redactions: a client names the room after its people.
+    expect(old).toMatchObject({ name: null, topic: null, invited: [carol.userId], banned: [bob.userId], successor: next });
+    expect(old.displayName).not.toBe(room);
+    expect(old.displayName).toContain(alice.userId.slice(1, alice.userId.indexOf(':')));
+  });
 });

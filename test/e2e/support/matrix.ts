@@ -164,6 +164,12 @@ export class User {
     return String(res['event_id']);
   }
 
+  /** Redacts one event; resolves with the redaction's event id. */
+  async redact(room: string, eventId: string): Promise<string> {
+    const res = await this.call('PUT', `/_matrix/client/v3/rooms/${enc(room)}/redact/${enc(eventId)}/r${process.pid}-${Date.now()}-${++txn}`, {});
+    return String(res['event_id']);
+  }
+
   /** Upgrades `room` to `version`; resolves with the replacement room's id. */
   async upgrade(room: string, version: string): Promise<string> {
     const res = await this.call('POST', `/_matrix/client/v3/rooms/${enc(room)}/upgrade`, { new_version: version });
