@@ -236,7 +236,7 @@ export async function startDaemon(options: DaemonOptions): Promise<Daemon> {
     // Invites a previous run did not get to answer, handed to effects as a response of their own
     // (initial: nothing in it is a command).
     if (unanswered.length > 0) {
-      effects.after({ applied: 0, duplicates: 0, invalid: 0, fresh: [], invites: unanswered, snapshots: [], gappy: [], tokenCommitted: false, stateResets: 0 }, true);
+      effects.after({ applied: 0, duplicates: 0, invalid: 0, fresh: [], invites: unanswered, snapshots: [], gappy: [], tokenCommitted: false, stateResets: 0, changes: [] }, true);
     }
 
     await client.start();
