@@ -58,6 +58,8 @@ export interface MemberChange extends Base {
   to: Membership;
   sender: UserId;
   reason?: string;
+  /** The display name the member event gives, when it gives one (a join's, say). */
+  displayName?: string;
   eventId: EventId;
   /** The bot itself left, was kicked or was banned: the room's record was purged with it. */
   purged?: true;

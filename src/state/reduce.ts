@@ -8,6 +8,7 @@ import {
   roomFieldOf,
   type ChangeCause,
   type ChangeDraft,
+  type MemberChange,
 } from './changes.js';
 import { MEMBERSHIPS, type Membership, type TrackedEvent } from './events.js';
 import { currentKeyOf, redactInfo, redactMember } from './redaction.js';
@@ -431,8 +432,10 @@ export function planRoom(roomId: RoomId, entries: readonly RoomEntry[], view: Ro
 
 /** The parts of a member change that come from its event. */
 function memberFacts(roomId: RoomId, e: TrackedEvent & { kind: 'member' }, cause: ChangeCause, from: Membership | 'none') {
-  const facts = { roomId, ts: e.ts, cause, userId: e.userId, from, to: e.membership, sender: e.sender, eventId: e.eventId };
-  return e.reason === undefined ? facts : { ...facts, reason: e.reason };
+  const facts: Omit<MemberChange, 'kind'> = { roomId, ts: e.ts, cause, userId: e.userId, from, to: e.membership, sender: e.sender, eventId: e.eventId };
+  if (e.reason !== undefined) facts.reason = e.reason;
+  if (e.displayName !== undefined) facts.displayName = e.displayName;
+  return facts;
 }
 
 /**

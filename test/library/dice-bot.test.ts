@@ -242,5 +242,14 @@ describe('examples/dice-bot under SIGKILL', () => {
     const greeted = greetings(hs).map(replyTo);
     expect(new Set(greeted).size).toBe(greeted.length);
     expect(greeted.length).toBeGreaterThan(1);
+    // And none missed: every join after the bot's own, made while it ran or while it was down,
+    // was greeted (the change log's cursor carries the greeter across the kills).
+    const events = hs.room(garden).events;
+    const botJoin = events.findIndex((e) => e.type === 'm.room.member' && e.stateKey === bot && (e.event['content'] as JsonObject)['membership'] === 'join');
+    const joins = events
+      .slice(botJoin + 1)
+      .filter((e) => e.type === 'm.room.member' && e.stateKey !== bot && (e.event['content'] as JsonObject)['membership'] === 'join')
+      .map((e) => e.event['event_id']);
+    expect([...greeted].sort()).toEqual([...joins].sort());
   }, 60_000);
 });
