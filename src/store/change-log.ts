@@ -73,6 +73,7 @@ export class ChangeLog {
   readonly #listeners = new Set<(changes: readonly Change[]) => void>();
   #wake: (() => void)[] = [];
   #generation = 0;
+  #closed = false;
 
   constructor(deps: ChangeLogDeps) {
     this.#deps = deps;
@@ -117,6 +118,7 @@ export class ChangeLog {
 
   /** @internal Wakes every reader waiting for a commit (the store is closing). */
   closed(): void {
+    this.#closed = true;
     for (const wake of this.#wake.splice(0)) wake();
   }
 
@@ -131,8 +133,10 @@ export class ChangeLog {
     return this.#generation;
   }
 
-  /** Resolves after the next commit that logs changes, or when the store closes. */
+  /** Resolves after the next commit that logs changes, or when the store closes (at once when it has). */
   nextCommit(): Promise<void> {
+    // A reader that began its wait after the close must not wait for ever.
+    if (this.#closed) return Promise.resolve();
     return new Promise((resolve) => this.#wake.push(resolve));
   }
 
