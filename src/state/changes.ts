@@ -255,13 +255,14 @@ const byCodeUnit = (a: string, b: string) => (a < b ? -1 : a > b ? 1 : 0);
 
 /**
  * The rebuild change between the members stored before a rebuild and after it, or undefined when
- * no membership moved.
+ * no membership moved. `except` is left out of it: the bot, whose own join is a change of its own.
  */
 export function rebuildChange(
   before: ReadonlyMap<UserId, MemberState> | undefined,
   after: ReadonlyMap<UserId, MemberState | undefined>,
   base: Base,
   purged = false,
+  except?: UserId,
 ): RebuildChange | undefined {
   let joined = 0;
   let left = 0;
@@ -269,6 +270,7 @@ export function rebuildChange(
   const moved: RebuiltMember[] = [];
   const users = new Set<UserId>([...(before?.keys() ?? []), ...after.keys()]);
   for (const userId of users) {
+    if (userId === except) continue;
     const from = before?.get(userId)?.membership ?? 'none';
     const to = after.get(userId)?.membership ?? 'none';
     if (from === to) continue;

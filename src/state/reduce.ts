@@ -405,7 +405,9 @@ export function planRoom(roomId: RoomId, entries: readonly RoomEntry[], view: Ro
     // A rebuilt room: what moved between the record before (nothing for a room new to the store)
     // and the room's state now. The members after are those of this plan: a purge came first.
     const base = { roomId, ts: view.now, cause: view.forceSnapshot === true ? ('reconcile' as const) : ('snapshot' as const) };
-    const rebuilt = rebuildChange(view.info === undefined ? undefined : view.members, members, base);
+    // The bot's own join, when logged, is not logged again inside the diff.
+    const ownJoinLogged = changes.some((c) => c.kind === 'joined' && c.userId === bot);
+    const rebuilt = rebuildChange(view.info === undefined ? undefined : view.members, members, base, false, ownJoinLogged ? bot : undefined);
     if (rebuilt !== undefined) changes.push(rebuilt);
     if (view.info !== undefined) changes.push(...roomChanges(view.info, info, base));
   }
