@@ -1,4 +1,3 @@
-import { setTimeout as sleep } from 'node:timers/promises';
 import { RoomkeeperError } from '../errors.js';
 import { userOfChange, type Change, type ChangeDraft } from '../state/changes.js';
 import type { RoomId, UserId } from '../state/ids.js';
@@ -7,6 +6,7 @@ import { changeIndexKey, changeKey, prefixRange, SEP, seqOfChangeKey } from './k
 import type { Db, Namespaces, Prefixes, RootBatch } from './level.js';
 import { META_KEYS } from './meta-keys.js';
 import { writeBatch } from './commit.js';
+import { pruneInChunks } from './prune-chunks.js';
 import type { WriteLock } from './write-lock.js';
 
 /** Changes deleted per prune batch (three keys each at most): commits waiting behind one barely notice. */
@@ -214,16 +214,7 @@ export class ChangeLog {
    */
   async prune(cutoffMs: number): Promise<number> {
     if (this.#deps.closing()) throw new RoomkeeperError('STORE_CLOSED', 'the roomkeeper store is closed');
-    let removed = 0;
-    while (!this.#deps.closing()) {
-      const started = performance.now();
-      const n = await this.#deps.lock.run(() => this.#pruneChunk(cutoffMs));
-      removed += n;
-      if (n < PRUNE_CHUNK_CHANGES) return removed;
-      // Rest as long as the chunk took, as the guard's prune does (store/guard.ts).
-      await sleep(performance.now() - started);
-    }
-    return removed;
+    return pruneInChunks(this.#deps.lock, this.#deps.closing, () => this.#pruneChunk(cutoffMs));
   }
 
   async #pruneChunk(cutoffMs: number): Promise<number> {

@@ -1,15 +1,14 @@
-import { spawn, type ChildProcess } from 'node:child_process';
+import type { ChildProcess } from 'node:child_process';
 import { readFile } from 'node:fs/promises';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { fileURLToPath } from 'node:url';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { openRoomkeeper, type Change } from '../../src/index.js';
 import { startFakeHomeserver, type FakeHomeserver } from '../support/fake-homeserver.js';
+import { exited, spawnBotProcess } from '../support/bot-process.js';
 import { TempDirs } from '../support/temp-dir.js';
 import { enter } from './record.js';
 
-const root = fileURLToPath(new URL('../..', import.meta.url));
 const dirs = new TempDirs();
 let cleanups: (() => Promise<void>)[] = [];
 
@@ -20,18 +19,7 @@ afterEach(async () => {
 });
 
 function spawnConsumer(hs: FakeHomeserver, dataDir: string): ChildProcess {
-  const child = spawn(process.execPath, ['--import', 'tsx', 'test/library/fixtures/change-consumer.ts'], {
-    cwd: root,
-    env: { ...process.env, HOMESERVER_URL: hs.url, ACCESS_TOKEN: hs.botToken, DATA_DIR: dataDir },
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
-  child.stdout?.resume();
-  child.stderr?.resume();
-  return child;
-}
-
-function exited(child: ChildProcess): Promise<void> {
-  return child.exitCode !== null || child.signalCode !== null ? Promise.resolve() : new Promise((r) => child.once('exit', () => r()));
+  return spawnBotProcess('test/library/fixtures/change-consumer.ts', hs, dataDir);
 }
 
 describe('keeper.changes() for a consumer that stores its cursor', () => {
