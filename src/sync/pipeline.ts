@@ -186,13 +186,17 @@ export class Pipeline {
       const logged = await this.#store.commit({ ...plan, changes });
       if (logged !== undefined) result.changes.push(...logged.changes);
     };
+    const entriesOf = pending.map((p, i) => p.events.map((event, j): RoomEntry => ({ event, seen: seen[i]![j] === true, timeline: p.inTimeline[j], role: p.roles[j] })));
+    // The stored members each room's plan compares with, read side by side: each room is one
+    // pending entry, so no commit of this response can change what another room's read sees.
+    const membersOf = await Promise.all(pending.map((p, i) => this.#memberStates(p.roomId, entriesOf[i]!, infos[i])));
     for (const [i, p] of pending.entries()) {
       const answers = seen[i]!;
-      const entries: RoomEntry[] = p.events.map((event, j) => ({ event, seen: answers[j] === true, timeline: p.inTimeline[j], role: p.roles[j] }));
+      const entries = entriesOf[i]!;
       // A `state_after` copy of a timeline event is asked about and counted once, as the timeline's.
       const counted = p.eventIds.filter((_, j) => p.roles[j] !== 'state');
       const roomMarks = p.eventIds.filter((_, j) => answers[j] !== true && p.roles[j] !== 'state');
-      const members = await this.#memberStates(p.roomId, entries, infos[i]);
+      const members = membersOf[i];
       const plan = planRoom(p.roomId, entries, { botUserId: this.#bot, info: infos[i], members, summary: p.summary, now });
       // A room only in `leave` that the store never tracked is one the bot is not in: its
       // events are marked, but they must not make a room of members without the bot.
