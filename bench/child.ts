@@ -13,11 +13,12 @@ import { queryTargets } from './workload.js';
 import { simpleFs, sqlite } from './tasks/alternatives.js';
 import { leveldbCeiling, memoryCeiling } from './tasks/ceilings.js';
 import { prune } from './tasks/prune.js';
+import { changes } from './tasks/changes.js';
 import { queries } from './tasks/queries.js';
 import { replayBig, replaySmall } from './tasks/replay.js';
 import { scalePoint } from './tasks/scale.js';
 
-const TASKS = ['generate', 'replay-big', 'queries', 'prune', 'replay-small', 'ceiling', 'memory', 'sqlite', 'simplefs', 'scale-0.1', 'scale-1', 'scale-5'] as const;
+const TASKS = ['generate', 'replay-big', 'queries', 'changes', 'prune', 'replay-small', 'ceiling', 'memory', 'sqlite', 'simplefs', 'scale-0.1', 'scale-1', 'scale-5'] as const;
 type TaskName = (typeof TASKS)[number];
 
 async function runTask(task: TaskName, dir: string, quick: boolean): Promise<unknown> {
@@ -31,6 +32,8 @@ async function runTask(task: TaskName, dir: string, quick: boolean): Promise<unk
       return replayBig(plan, dir);
     case 'queries':
       return queries(plan, dir);
+    case 'changes':
+      return changes(plan, dir);
     case 'prune':
       return prune(plan, dir);
     case 'replay-small':

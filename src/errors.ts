@@ -27,7 +27,9 @@ export type ErrorCode =
   | 'TOKEN_INVALID'
   | 'SYNC_NOT_COMMITTED'
   | 'CRYPTO_UNAVAILABLE'
-  | 'BAD_ID';
+  | 'BAD_ID'
+  /** A change-log cursor that is not one this store hands out. */
+  | 'BAD_CURSOR';
 
 /** The one error class of roomkeeper: a stable code, a readable message, and the cause. */
 export class RoomkeeperError extends Error {

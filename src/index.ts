@@ -7,6 +7,8 @@ import { RoomkeeperError } from './errors.js';
 import { serial } from './serial.js';
 import type { Logger } from './log.js';
 import { attachClient, type AttachableClient, type Attachment } from './matrix/attach.js';
+import type { Change } from './state/changes.js';
+import { seqOfCursor } from './store/change-log.js';
 import { parseRoomId, parseUserId, type RoomId, type UserId } from './state/ids.js';
 import type { Membership } from './state/events.js';
 import type { Member, RoomInfo } from './state/room-info.js';
@@ -23,6 +25,21 @@ export {
 export { RoomkeeperError, isRoomkeeperError, type ErrorCode } from './errors.js';
 export { parseRoomId, parseUserId, type EventId, type RoomId, type UserId } from './state/ids.js';
 export type { Membership, TrackedEvent } from './state/events.js';
+export {
+  MEMBER_CHANGE_KINDS,
+  type Change,
+  type ChangeCause,
+  type ChangeDraft,
+  type ChangeKind,
+  type MemberChange,
+  type MemberChangeKind,
+  type ProfileChange,
+  type RebuildChange,
+  type RebuiltMember,
+  type RoomChange,
+  type RoomField,
+} from './state/changes.js';
+export { ChangeLog, type HistoryQuery } from './store/change-log.js';
 export type { Member, MemberState, RoomInfo } from './state/room-info.js';
 export { roomDisplayName, type RoomDisplayName, type RoomNameInput } from './state/room-name.js';
 export { displayNames, type NamedMember } from './state/member-names.js';
@@ -31,7 +48,7 @@ export type { RoomsReader } from './store/rooms-reader.js';
 export { Rooms } from './store/rooms.js';
 export { Guard } from './store/guard.js';
 export { Store, SCHEMA_VERSION } from './store/store.js';
-export type { CommitPlan, GuardReader, MetaWrite, RoomEvents, RoomInfoReader, SyncStore } from './store/sync-store.js';
+export type { CommitPlan, CommitResult, GuardReader, MetaWrite, RoomEvents, RoomInfoReader, SyncStore } from './store/sync-store.js';
 export { Pipeline, type FreshEvent, type Invite, type PipelineTotals, type ProcessResult } from './sync/pipeline.js';
 
 export interface OpenOptions {
@@ -89,6 +106,22 @@ export interface AttachOptions {
   onFatal?: (err: unknown) => void;
 }
 
+/** Which changes `history` returns, newest first; ids as plain strings. */
+export interface HistoryOptions {
+  /** One room's changes (a prefix range of the per-room index). */
+  room?: string;
+  /** One user's member and profile changes (a prefix range of the per-user index); with `room`, in that room. */
+  user?: string;
+  /** Only changes committed at or after this local time (epoch ms). */
+  since?: number;
+  /** Only changes committed before this local time (epoch ms). */
+  until?: number;
+  /** Only changes before this cursor: the next page after the last change of a page. */
+  before?: string;
+  /** At most this many (default 50, at most 1000). */
+  limit?: number;
+}
+
 /** An open roomkeeper store with its pipeline. */
 export interface Roomkeeper {
   /** Who is in which room and what each room is: roomsOf, membersOf (any membership), memberCounts, displayName, lineage, isMember, info, sharedRooms, allRooms. */
@@ -109,6 +142,21 @@ export interface Roomkeeper {
   detach(): Promise<void>;
   /** Forgets processed events older than `cutoffMs` (epoch ms); returns how many went. */
   prune(cutoffMs: number): Promise<number>;
+  /** Forgets changes of the change log committed before `cutoffMs` (epoch ms), oldest first; returns how many went. */
+  pruneChanges(cutoffMs: number): Promise<number>;
+  /**
+   * The change log from just after `after` (from its start without it): the stored changes, then
+   * each new one as its commit is written. Each carries its `cursor`; store the last one handled
+   * and pass it again to go on exactly there, after a restart too. Ending the loop (`break`)
+   * releases it; `close()` ends it. BAD_CURSOR for a string that is not a cursor.
+   */
+  changes(options?: { after?: string }): AsyncIterable<Change>;
+  /** Calls `listener` with each change once its commit is written (from now on; nothing stored). */
+  on(event: 'change', listener: (change: Change) => void): void;
+  /** Removes a listener added with `on`. */
+  off(event: 'change', listener: (change: Change) => void): void;
+  /** Stored changes, newest first, of a room, a user, or all, within a time window. */
+  history(options?: HistoryOptions): Promise<Change[]>;
   /** Counts since opening. */
   totals: PipelineTotals;
   /** The /sync token committed with the last processed response, to resume syncing from. */
@@ -170,6 +218,30 @@ export async function openRoomkeeper(options: OpenOptions): Promise<Roomkeeper> 
       return pipeline.process(body);
     });
 
+  // Readers of the change log stop when the store closes; each checks this after every wait.
+  const changesAfter = async function* (after: string | undefined): AsyncGenerator<Change> {
+    let cursor = after;
+    while (!closed) {
+      const generation = store.changes.generation();
+      let page: Change[];
+      try {
+        page = await store.changes.after(cursor);
+      } catch (err) {
+        // A close overtook the read.
+        if (closed) return;
+        throw err;
+      }
+      for (const change of page) {
+        yield change;
+        cursor = change.cursor;
+        if (closed) return;
+      }
+      // Caught up, and no commit since the read began: wait for the next one (or the close).
+      if (page.length === 0 && generation === store.changes.generation()) await store.changes.nextCommit();
+    }
+  };
+  const listeners = new Map<(change: Change) => void, () => void>();
+
   let attachment: Attachment | undefined;
   const detach = async (): Promise<void> => {
     const current = attachment;
@@ -202,6 +274,43 @@ export async function openRoomkeeper(options: OpenOptions): Promise<Roomkeeper> 
     },
     detach,
     prune: (cutoffMs) => store.guard.prune(cutoffMs),
+    pruneChanges: (cutoffMs) => store.changes.prune(cutoffMs),
+    changes(changesOptions = {}) {
+      const { after } = changesOptions;
+      // Checked now rather than at the first step of the loop, where it would surface late.
+      if (after !== undefined) seqOfCursor(after);
+      return { [Symbol.asyncIterator]: () => changesAfter(after) };
+    },
+    on(event, listener) {
+      if (event !== 'change') throw new TypeError(`on(): unknown event ${JSON.stringify(event)}; only 'change'`);
+      if (listeners.has(listener)) return;
+      const unsubscribe = store.changes.subscribe((changes) => {
+        for (const change of changes) {
+          try {
+            listener(change);
+          } catch (err) {
+            // The changes are committed; one listener's failure must not stop the others or the sync.
+            log.error({ err, cursor: change.cursor }, 'change listener failed');
+          }
+        }
+      });
+      listeners.set(listener, unsubscribe);
+    },
+    off(event, listener) {
+      if (event !== 'change') throw new TypeError(`off(): unknown event ${JSON.stringify(event)}; only 'change'`);
+      listeners.get(listener)?.();
+      listeners.delete(listener);
+    },
+    async history(q = {}) {
+      return store.changes.history({
+        room: q.room === undefined ? undefined : roomIdOf(q.room),
+        user: q.user === undefined ? undefined : userIdOf(q.user),
+        since: q.since,
+        until: q.until,
+        before: q.before,
+        limit: q.limit,
+      });
+    },
     totals: pipeline.totals,
     syncToken: () => store.syncToken(),
     async close() {

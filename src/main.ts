@@ -1,7 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { Command, CommanderError, Option } from 'commander';
 import { doctor, formatChecks } from './cli/doctor.js';
-import { inspectCommand } from './cli/inspect-command.js';
+import { inspectCommand, type InspectFlags } from './cli/inspect-command.js';
 import { drained, type Io } from './cli/io.js';
 import { pruneCommand } from './cli/prune-command.js';
 import { maxLineLength, replayCommand, type ReplayFlags } from './cli/replay-command.js';
@@ -105,21 +105,25 @@ function program(io: Io, exit: { code: number; usage?: Command }): Command {
     });
 
   withUsage(root.command('inspect'))
-    .description('print every tracked room and user, or one room, or the rooms of one user')
-    .argument('[subject]', 'room or user; leave out for everything')
+    .description('print every tracked room and user, or one room, or the rooms of one user, or the change log (history)')
+    .argument('[subject]', 'room, user or history; leave out for everything')
     .argument('[id]', "the room id (quote it: '!abc:example.org') or user id")
     .requiredOption('-d, --data-dir <dir>', 'the data directory')
     .option('--json', 'print one JSON object')
-    .action(async (subject: string | undefined, id: string | undefined, flags: { dataDir: string; json?: boolean }) => {
+    .option('--room <id>', 'history: only the changes of this room')
+    .option('--user <id>', 'history: only the changes of this user')
+    .option('--limit <n>', 'history: at most this many changes, newest first (default 50)')
+    .action(async (subject: string | undefined, id: string | undefined, flags: InspectFlags) => {
       exit.code = await inspectCommand(subject, id, flags, io);
     });
 
   withUsage(root.command('prune'))
-    .description('forget processed events older than AGE')
+    .description('forget processed events older than AGE, and changes of the change log older than --changes-older-than')
     .requiredOption('-d, --data-dir <dir>', 'the data directory')
     .requiredOption('--older-than <age>', 'a duration like 30d, 12h or 90m (at least 1h)')
+    .option('--changes-older-than <age>', 'also forget changes of the change log older than this', '90d')
     .option('--force', 'allow an age under 1h')
-    .action(async (flags: { dataDir: string; olderThan: string; force?: boolean }) => {
+    .action(async (flags: { dataDir: string; olderThan: string; changesOlderThan?: string; force?: boolean }) => {
       exit.code = await pruneCommand(flags, io);
     });
 

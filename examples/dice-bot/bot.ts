@@ -5,9 +5,13 @@
  * - `!roll 2d6` anywhere: the bot answers in that room.
  * - `!roll 2d6 in Garden` in a DM: the roll is posted in Garden, looked up among the rooms the
  *   sender is in right now (never any other room), and the DM gets a confirmation.
- * - Someone joins a room: the bot greets them, once per join.
+ * - Someone joins a room: the bot greets them, once per join, from roomkeeper's change log. It
+ *   keeps the cursor of the last change it handled, so that a restart (a crash included) goes on
+ *   exactly there: no join greeted twice, none missed.
  */
-import { openRoomkeeper, resolveRoom, type ProcessResult, type Roomkeeper, type SharedRoom } from 'roomkeeper';
+import { readFile, rename, writeFile } from 'node:fs/promises';
+import { dirname, join } from 'node:path';
+import { openRoomkeeper, resolveRoom, type MemberChange, type Roomkeeper, type SharedRoom } from 'roomkeeper';
 import { AutojoinRoomsMixin, MatrixClient, SimpleFsStorageProvider } from 'roomkeeper/sdk';
 import { parseRoll, rollDice } from './dice.js';
 
@@ -24,6 +28,8 @@ export interface DiceBotOptions {
   log?: (line: Record<string, unknown>) => void;
   /** The long-poll timeout of /sync, in ms (the SDK's default is 30 s). */
   syncTimeoutMs?: number;
+  /** Where the cursor of the last change handled is kept; `greeted.cursor` next to storageFile by default. */
+  cursorFile?: string;
 }
 
 export interface DiceBot {
@@ -52,36 +58,49 @@ export async function startDiceBot(options: DiceBotOptions): Promise<DiceBot> {
   // Events of the body being emitted that roomkeeper applied for the first time. After a crash
   // the SDK fetches the last body again; its events are then not new and are not acted on twice.
   let fresh = new Set<string>();
-  // The very first body of an empty record is the whole history so far: no greetings for it.
-  let historyPending = (await keeper.syncToken()) === undefined;
-
-  async function greet(result: ProcessResult): Promise<void> {
-    const rebuilt = new Set<string>(result.snapshots);
-    for (const { roomId, section, event } of result.fresh) {
-      if (section !== 'join' || rebuilt.has(roomId) || event.kind !== 'member') continue;
-      if (event.membership !== 'join' || event.prevMembership === 'join' || event.userId === botUserId) continue;
-      const room = await keeper.rooms.info(roomId);
-      const name = event.displayName ?? event.userId;
-      await client.sendMessage(roomId, {
-        msgtype: 'm.notice',
-        body: `Welcome to ${room?.name ?? 'the room'}, ${name}! Roll with !roll 2d6.`,
-        'm.relates_to': { 'm.in_reply_to': { event_id: event.eventId } },
-      });
-      log({ msg: 'greeted', roomId, userId: event.userId, eventId: event.eventId });
-    }
-  }
-
   keeper.attach(client, {
-    async onCommit(result) {
+    onCommit(result) {
       fresh = new Set(result.fresh.map((f) => f.event.eventId));
-      if (historyPending) {
-        historyPending = false;
-        return;
-      }
-      await greet(result);
     },
     onFatal: (err) => log({ msg: 'roomkeeper stopped the client', err: String(err) }),
   });
+
+  const cursorFile = options.cursorFile ?? join(dirname(options.storageFile), 'greeted.cursor');
+  const saved = await readFile(cursorFile, 'utf8').then(
+    (text) => text.trim(),
+    (err: NodeJS.ErrnoException) => (err.code === 'ENOENT' ? undefined : Promise.reject(err)),
+  );
+
+  async function greet(change: MemberChange): Promise<void> {
+    const room = await keeper.rooms.info(change.roomId);
+    const content = {
+      msgtype: 'm.notice',
+      body: `Welcome to ${room?.name ?? 'the room'}, ${change.displayName ?? change.userId}! Roll with !roll 2d6.`,
+      'm.relates_to': { 'm.in_reply_to': { event_id: change.eventId } },
+    };
+    // The transaction id comes from the join: sent again after a crash (before the cursor was
+    // saved), the homeserver takes it for the same message and posts nothing new.
+    const txnId = encodeURIComponent(`greet-${change.eventId}`);
+    await client.doRequest('PUT', `/_matrix/client/v3/rooms/${encodeURIComponent(change.roomId)}/send/m.room.message/${txnId}`, null, content);
+    log({ msg: 'greeted', roomId: change.roomId, userId: change.userId, eventId: change.eventId });
+  }
+
+  // Written whole or not at all: a crash mid-write must not leave half a cursor.
+  async function saveCursor(cursor: string): Promise<void> {
+    await writeFile(`${cursorFile}.tmp`, cursor);
+    await rename(`${cursorFile}.tmp`, cursorFile);
+  }
+
+  // A room the bot joins comes as its own join and a rebuild, never as joins of the members
+  // already there: only people who join while the bot is in the room are greeted.
+  const greeter = (async () => {
+    for await (const change of keeper.changes({ after: saved })) {
+      if (change.kind === 'joined' && change.cause === 'event' && change.userId !== botUserId) {
+        await greet(change).catch((err: unknown) => log({ msg: 'greeting failed', roomId: change.roomId, err: String(err) }));
+      }
+      await saveCursor(change.cursor);
+    }
+  })().catch((err: unknown) => log({ msg: 'greeting stopped', err: String(err) }));
 
   // The sender's rooms as roomkeeper knows them right now, for resolving `in REF`.
   async function roomsOfSender(sender: string, except: string): Promise<SharedRoom[]> {
@@ -147,7 +166,9 @@ export async function startDiceBot(options: DiceBotOptions): Promise<DiceBot> {
     keeper,
     async stop() {
       client.stop();
+      // Closing the record ends the change loop; a greeting under way finishes first.
       await keeper.close();
+      await greeter;
     },
   };
 }

@@ -7,6 +7,10 @@ export interface PruneDeps {
   prune(olderThanMs: number): Promise<number>;
   /** The age used when `!prune` is given none: the configured guard retention. */
   defaultPruneAgeMs: number;
+  /** Deletes changes older than the change log's own retention and says how many went. */
+  pruneChanges?(): Promise<number>;
+  /** The change log's retention (config `changes.retention`), for the reply. */
+  changeRetentionMs?: number;
 }
 
 /** Ten years; anything longer is a typo, and it keeps the sum far from float trouble. */
@@ -26,6 +30,7 @@ export const pruneCommand: Command<PruneDeps> = {
   help: [
     'Deletes the guard entries (records of processed events) older than AGE and says how many went.',
     'AGE is a number with w, d, h, m or s, or several of them: 2w, 30d, 12h, 90m, 45s, 1d12h. Without AGE the configured retention is used.',
+    'The change log (what !history and !seen read) is pruned at the same time, to its own retention (changes.retention).',
   ],
   examples: ['prune', 'prune 30d', 'prune 1d12h'],
   adminOnly: true,
@@ -37,6 +42,10 @@ export const pruneCommand: Command<PruneDeps> = {
       return reply(line('Give one age such as ', code('30d'), ', ', code('12h'), ', ', code('90m'), ' or ', code('45s'), ', as in ', code(`${ctx.prefix}prune 30d`), '.'));
     }
     const count = await ctx.prune(age);
-    return reply(line(strong('Pruned'), ` ${count.toLocaleString('en-US')} guard ${count === 1 ? 'entry' : 'entries'} older than ${formatDuration(age)}.`));
+    const pruned = line(strong('Pruned'), ` ${count.toLocaleString('en-US')} guard ${count === 1 ? 'entry' : 'entries'} older than ${formatDuration(age)}.`);
+    if (ctx.pruneChanges === undefined) return reply(pruned);
+    const changes = await ctx.pruneChanges();
+    const retention = ctx.changeRetentionMs === undefined ? '' : ` older than ${formatDuration(ctx.changeRetentionMs)}`;
+    return reply(pruned, line(strong('Pruned'), ` ${changes.toLocaleString('en-US')} ${changes === 1 ? 'change' : 'changes'} of the change log${retention}.`));
   },
 };

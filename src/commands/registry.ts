@@ -1,6 +1,7 @@
 import type { Command, CommandCatalog } from './command.js';
 import { commonCommand } from './common.js';
 import { helpCommand, type HelpDeps } from './help.js';
+import { historyCommand, seenCommand, type HistoryDeps } from './history.js';
 import { membersCommand } from './members.js';
 import { pruneCommand, type PruneDeps } from './prune.js';
 import { code, line, reply, type Reply } from './render.js';
@@ -11,7 +12,7 @@ import type { StatusDeps } from './status.js';
 import { statusCommand } from './status.js';
 
 /** Everything the built-in commands need together; each one sees only its own part. */
-export type CommandDeps = HelpDeps & StatusDeps & ResyncDeps & PruneDeps;
+export type CommandDeps = HelpDeps & StatusDeps & ResyncDeps & PruneDeps & HistoryDeps;
 
 /** The built-in commands in the order `!help` lists them. */
 export const builtinCommands: readonly Command<CommandDeps>[] = [
@@ -20,6 +21,8 @@ export const builtinCommands: readonly Command<CommandDeps>[] = [
   roomCommand,
   membersCommand,
   commonCommand,
+  historyCommand,
+  seenCommand,
   statusCommand,
   resyncCommand,
   pruneCommand,

@@ -152,6 +152,13 @@ export const configSchema = z
       // Durations leave the schema in milliseconds; the `Ms` says so at every use.
       .transform(({ retention, pruneInterval }) => ({ retentionMs: retention, pruneIntervalMs: pruneInterval }))
       .prefault({}),
+    changes: z
+      .strictObject({
+        // At least as long as the guard's floor: history is worth less than the dedup it rests on.
+        retention: durationSchema({ min: MIN_GUARD_RETENTION_MS }).prefault('90d'),
+      })
+      .transform(({ retention }) => ({ retentionMs: retention }))
+      .prefault({}),
     reconcile: z
       .strictObject({
         onStart: z.boolean().default(true),

@@ -178,7 +178,14 @@ export async function startDaemon(options: DaemonOptions): Promise<Daemon> {
       isJoining: (roomId: RoomId) => invites.isJoining(roomId),
     };
     const reconcileNow = (only?: RoomId): Promise<ReconcileReport> => exclusive(() => reconcile(reconcileDeps, only));
-    const pruning = new PruneScheduler({ guard: store.guard, retentionMs: config.guard.retentionMs, intervalMs: config.guard.pruneIntervalMs, log, now });
+    const pruning = new PruneScheduler({
+      guard: store.guard,
+      retentionMs: config.guard.retentionMs,
+      intervalMs: config.guard.pruneIntervalMs,
+      changes: { log: store.changes, retentionMs: config.changes.retentionMs },
+      log,
+      now,
+    });
 
     const effects = new Effects({
       client,
@@ -189,11 +196,14 @@ export async function startDaemon(options: DaemonOptions): Promise<Daemon> {
       now,
       dispatch: {
         rooms: store.rooms,
+        changes: store.changes,
         botId: botUserId,
         status: statusSource(store, pipeline.totals, version, startedAt),
         reconcile: reconcileNow,
         prune: (olderThanMs) => pruning.prune(olderThanMs),
         defaultPruneAgeMs: config.guard.retentionMs,
+        pruneChanges: () => pruning.pruneChanges(),
+        changeRetentionMs: config.changes.retentionMs,
         prefix: config.commandPrefix,
         admins: new Set(config.admins),
         groupRoomCommands: new Set(config.commands.allowInGroupRooms),
@@ -236,7 +246,7 @@ export async function startDaemon(options: DaemonOptions): Promise<Daemon> {
     // Invites a previous run did not get to answer, handed to effects as a response of their own
     // (initial: nothing in it is a command).
     if (unanswered.length > 0) {
-      effects.after({ applied: 0, duplicates: 0, invalid: 0, fresh: [], invites: unanswered, snapshots: [], gappy: [], tokenCommitted: false, stateResets: 0 }, true);
+      effects.after({ applied: 0, duplicates: 0, invalid: 0, fresh: [], invites: unanswered, snapshots: [], gappy: [], tokenCommitted: false, stateResets: 0, changes: [] }, true);
     }
 
     await client.start();

@@ -14,12 +14,14 @@ export interface PruneSchedulerOptions {
   intervalMs: number;
   log: Logger;
   now: () => number;
+  /** The change log, pruned with the guard at every run (config `changes.retention`). */
+  changes?: { log: PrunableGuard; retentionMs: number };
 }
 
 /**
- * The guard's pruning: on a schedule, and on demand (`!prune`). Runs one prune at a time, so a
- * scheduled run and an admin's never walk the same range together; each prune yields between
- * chunks, so syncing goes on meanwhile.
+ * The guard's and the change log's pruning: on a schedule, and on demand (`!prune`). Runs one
+ * prune at a time, so a scheduled run and an admin's never walk the same range together; each
+ * prune yields between chunks, so syncing goes on meanwhile.
  */
 export class PruneScheduler {
   readonly #options: PruneSchedulerOptions;
@@ -42,11 +44,25 @@ export class PruneScheduler {
     });
   }
 
-  /** Starts the schedule: a prune with the configured retention every interval. */
+  /** Deletes changes older than the change log's retention; resolves with how many went (0 without a log). */
+  pruneChanges(): Promise<number> {
+    const changes = this.#options.changes;
+    if (changes === undefined) return Promise.resolve(0);
+    return this.#oneAtATime(async () => {
+      const started = this.#options.now();
+      const removed = await changes.log.prune(started - changes.retentionMs);
+      this.#log.info({ removed, durationMs: this.#options.now() - started }, 'pruned the change log');
+      return removed;
+    });
+  }
+
+  /** Starts the schedule: the guard and the change log pruned with their retentions every interval. */
   start(): void {
     if (this.#timer !== undefined) return;
     this.#timer = setInterval(() => {
-      this.prune(this.#options.retentionMs).catch((err: unknown) => this.#log.error({ err }, 'scheduled prune failed'));
+      this.prune(this.#options.retentionMs)
+        .then(() => this.pruneChanges())
+        .catch((err: unknown) => this.#log.error({ err }, 'scheduled prune failed'));
     }, this.#options.intervalMs);
   }
 

@@ -33,6 +33,7 @@ const memberContent = z
     displayname: z.unknown().optional(),
     avatar_url: z.unknown().optional(),
     is_direct: z.unknown().optional(),
+    reason: z.unknown().optional(),
   })
   .loose();
 
@@ -58,6 +59,8 @@ export type TrackedEvent =
       membership: Membership;
       displayName?: string;
       avatarUrl?: string;
+      /** `reason` of the content (a kick's or ban's, say), when it is a non-empty string. */
+      reason?: string;
       /** Membership before this event, from unsigned.prev_content, when the server sent it. */
       prevMembership?: string;
       isDirect: boolean;
@@ -187,7 +190,7 @@ export function decodeWellFormed(raw: unknown, requireState: boolean): DecodeRes
 
   switch (type) {
     case 'm.room.member': {
-      const { membership, displayname, avatar_url: avatarUrl, is_direct: isDirect } = content;
+      const { membership, displayname, avatar_url: avatarUrl, is_direct: isDirect, reason } = content;
       if (!isUserId(stateKey) || typeof membership !== 'string' || !MEMBERSHIP_SET.has(membership)) return undefined;
       const prev = prevContent?.membership;
       return {
@@ -201,6 +204,7 @@ export function decodeWellFormed(raw: unknown, requireState: boolean): DecodeRes
           membership: membership as Membership,
           displayName: typeof displayname === 'string' ? text(displayname) : undefined,
           avatarUrl: typeof avatarUrl === 'string' ? text(avatarUrl) : undefined,
+          reason: typeof reason === 'string' ? text(reason) : undefined,
           prevMembership: typeof prev === 'string' ? prev : undefined,
           isDirect: isDirect === true,
         },
@@ -276,6 +280,7 @@ export function decodeWithSchema(raw: unknown, requireState: boolean): DecodeRes
           membership: c.data.membership,
           displayName: typeof c.data.displayname === 'string' ? text(c.data.displayname) : undefined,
           avatarUrl: typeof c.data.avatar_url === 'string' ? text(c.data.avatar_url) : undefined,
+          reason: typeof c.data.reason === 'string' ? text(c.data.reason) : undefined,
           prevMembership: typeof prev === 'string' ? prev : undefined,
           isDirect: c.data.is_direct === true,
         },

@@ -1,5 +1,16 @@
 import { parseRoomId, type EventId, type RoomId, type UserId } from './ids.js';
-import type { TrackedEvent } from './events.js';
+import {
+  memberChangeKind,
+  profileDiff,
+  rebuildChange,
+  roomChanges,
+  roomFieldChange,
+  roomFieldOf,
+  type ChangeCause,
+  type ChangeDraft,
+  type MemberChange,
+} from './changes.js';
+import { MEMBERSHIPS, type Membership, type TrackedEvent } from './events.js';
 import { currentKeyOf, redactInfo, redactMember } from './redaction.js';
 import { stateKeyOf, type MemberState, type RoomInfo } from './room-info.js';
 
@@ -71,7 +82,11 @@ export interface RoomPlan {
   snapshot: boolean;
   /** Tracked state keys that now hold an event the guard had seen, other than the one stored: state resets. */
   stateResets: number;
+  /** What the ops change in the record, for the change log, in order. */
+  changes: ChangeDraft[];
 }
+
+const MEMBERSHIP_SET: ReadonlySet<string> = new Set(MEMBERSHIPS);
 
 function isOwnJoin(e: TrackedEvent, bot: UserId): boolean {
   return e.kind === 'member' && e.userId === bot && e.membership === 'join';
@@ -109,17 +124,19 @@ export function isRedelivery(entries: readonly RoomEntry[]): boolean {
 
 /**
  * What the pipeline must read of the stored members before planning a tracked room: the users
- * of seen member events (to compare with what is current), or all members when the response
- * redacts something (a redaction names only an event id).
+ * of member events (seen ones to compare with what is current, every one for the membership
+ * before it, which the change log records), or all members when the response redacts something
+ * (a redaction names only an event id) or rebuilds the room (the change log's diff).
  */
-export function memberReads(entries: readonly RoomEntry[]): { all: boolean; users: UserId[] } {
+export function memberReads(entries: readonly RoomEntry[], view: Pick<RoomView, 'botUserId' | 'info'>): { all: boolean; users: UserId[] } {
   const users = new Set<UserId>();
   let all = false;
   if (isRedelivery(entries)) return { all, users: [] };
+  if (needsSnapshot(entries, view)) return { all: true, users: [] };
   for (const entry of entries) {
     const e = entry.event;
     if (e.kind === 'redaction' && e.redacts !== undefined) all = true;
-    else if (e.kind === 'member' && entry.seen && appliesState(entry)) users.add(e.userId);
+    else if (e.kind === 'member' && appliesState(entry)) users.add(e.userId);
   }
   return { all, users: [...users] };
 }
@@ -247,8 +264,11 @@ function toPredecessor(p: { roomId: string; eventId?: string }): RoomInfo['prede
 export function planRoom(roomId: RoomId, entries: readonly RoomEntry[], view: RoomView): RoomPlan {
   const bot = view.botUserId;
   const snapshot = view.forceSnapshot === true || needsSnapshot(entries, view);
-  if (!snapshot && isRedelivery(entries)) return { ops: [], fresh: [], snapshot: false, stateResets: 0 };
+  if (!snapshot && isRedelivery(entries)) return { ops: [], fresh: [], snapshot: false, stateResets: 0, changes: [] };
   const ops: StoreOp[] = [];
+  // Derived from what moves in the record (stored before → written), not from the events alone:
+  // what moves nothing logs nothing, so a response read again adds no change.
+  const changes: ChangeDraft[] = [];
   const fresh: TrackedEvent[] = [];
   let info = view.info;
   let changed = false;
@@ -290,9 +310,14 @@ export function planRoom(roomId: RoomId, entries: readonly RoomEntry[], view: Ro
     if (e.kind === 'redaction') {
       if (e.redacts === undefined || info === undefined) continue;
       const key = currentKeyOf(info, e.redacts);
+      const redactedBy = { roomId, ts: e.ts, cause: 'redaction' as const, sender: e.sender, eventId: e.eventId };
       if (key !== undefined) {
+        const prior = info;
         info = redactInfo(info, key);
         changed = true;
+        const field = snapshot ? undefined : roomFieldOf(key);
+        const change = field === undefined ? undefined : roomFieldChange(field, prior, info, redactedBy);
+        if (change !== undefined) changes.push(change);
       }
       const target = findMemberByEvent(e.redacts, members, purged ? undefined : view.members);
       if (target !== undefined) {
@@ -300,6 +325,8 @@ export function planRoom(roomId: RoomId, entries: readonly RoomEntry[], view: Ro
         members.set(target.userId, member);
         ops.push({ op: 'put-member', roomId, userId: target.userId, member });
         changed = true;
+        const diff = snapshot ? undefined : profileDiff(target.state, member);
+        if (diff !== undefined) changes.push({ ...redactedBy, kind: 'profile', userId: target.userId, ...diff });
       }
       continue;
     }
@@ -325,10 +352,15 @@ export function planRoom(roomId: RoomId, entries: readonly RoomEntry[], view: Ro
       last.set(key, { id: e.eventId, seen });
     }
 
+    const cause: ChangeCause = seen ? 'state-reset' : 'event';
     if (e.kind === 'member') {
       const isBot = e.userId === bot;
+      const prior = memberOf(e.userId);
       if (isBot && (e.membership === 'leave' || e.membership === 'ban') && i > lastOwnJoin) {
         // Kicked, banned or left: nothing about the room is visible to us any more.
+        const from = prior?.membership ?? 'none';
+        const kind = info === undefined ? undefined : memberChangeKind(from, e.membership, e.sender, bot);
+        if (kind !== undefined) changes.push({ ...memberFacts(roomId, e, cause, from), kind, purged: true });
         purge();
         changed = false;
         continue;
@@ -344,10 +376,40 @@ export function planRoom(roomId: RoomId, entries: readonly RoomEntry[], view: Ro
       members.set(e.userId, member);
       ops.push({ op: 'put-member', roomId, userId: e.userId, member });
       changed = true;
+      if (snapshot) {
+        // The rebuild's diff covers everyone else; the bot's own join is the news.
+        if (isBot && i === lastOwnJoin && !seen) {
+          const from = ownJoinFrom(e.prevMembership, view.info === undefined ? undefined : view.members?.get(bot));
+          changes.push({ ...memberFacts(roomId, e, cause, from), kind: 'joined' });
+        }
+        continue;
+      }
+      const from = prior?.membership ?? 'none';
+      const kind = memberChangeKind(from, e.membership, e.sender, e.userId);
+      if (kind !== undefined) changes.push({ ...memberFacts(roomId, e, cause, from), kind });
+      else if (e.membership === 'join') {
+        const diff = profileDiff(prior, member);
+        if (diff !== undefined) changes.push({ roomId, ts: e.ts, cause, kind: 'profile', userId: e.userId, sender: e.sender, eventId: e.eventId, ...diff });
+      }
       continue;
     }
+    const prior = info;
     info = applyToInfo(info ?? emptyInfo(roomId, view.now), e, key);
     changed = true;
+    const field = snapshot ? undefined : roomFieldOf(key);
+    const change = field === undefined ? undefined : roomFieldChange(field, prior, info, { roomId, ts: e.ts, cause, sender: e.sender, eventId: e.eventId });
+    if (change !== undefined) changes.push(change);
+  }
+
+  if (snapshot && info !== undefined) {
+    // A rebuilt room: what moved between the record before (nothing for a room new to the store)
+    // and the room's state now. The members after are those of this plan: a purge came first.
+    const base = { roomId, ts: view.now, cause: view.forceSnapshot === true ? ('reconcile' as const) : ('snapshot' as const) };
+    // The bot's own join, when logged, is not logged again inside the diff.
+    const ownJoinLogged = changes.some((c) => c.kind === 'joined' && c.userId === bot);
+    const rebuilt = rebuildChange(view.info === undefined ? undefined : view.members, members, base, false, ownJoinLogged ? bot : undefined);
+    if (rebuilt !== undefined) changes.push(rebuilt);
+    if (view.info !== undefined) changes.push(...roomChanges(view.info, info, base));
   }
 
   if (info !== undefined && view.summary !== undefined) {
@@ -367,7 +429,24 @@ export function planRoom(roomId: RoomId, entries: readonly RoomEntry[], view: Ro
 
   // One RoomInfo write per room and response, after the memberships, rather than one per event.
   if (changed && info !== undefined) ops.push({ op: 'put-info', info: { ...info, updatedAt: view.now } });
-  return { ops, fresh, snapshot, stateResets };
+  return { ops, fresh, snapshot, stateResets, changes };
+}
+
+/** The parts of a member change that come from its event. */
+function memberFacts(roomId: RoomId, e: TrackedEvent & { kind: 'member' }, cause: ChangeCause, from: Membership | 'none') {
+  const facts: Omit<MemberChange, 'kind'> = { roomId, ts: e.ts, cause, userId: e.userId, from, to: e.membership, sender: e.sender, eventId: e.eventId };
+  if (e.reason !== undefined) facts.reason = e.reason;
+  if (e.displayName !== undefined) facts.displayName = e.displayName;
+  return facts;
+}
+
+/**
+ * Where the bot's own join came from: the server's `prev_content` when it names a membership
+ * other than join (the store may still hold a join whose leave it never saw), else the store's.
+ */
+function ownJoinFrom(prev: string | undefined, stored: MemberState | undefined): Membership | 'none' {
+  if (prev !== undefined && prev !== 'join' && MEMBERSHIP_SET.has(prev)) return prev as Membership;
+  return stored?.membership ?? 'none';
 }
 
 function findMemberByEvent(

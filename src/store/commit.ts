@@ -1,3 +1,4 @@
+import type { Change, ChangeDraft } from '../state/changes.js';
 import type { RoomId, UserId } from '../state/ids.js';
 import { encodeMember } from '../state/room-info.js';
 import { guardKey, prefixRange, roomUserKey, suffixOf, timeKey, userRoomKey } from './keys.js';
@@ -16,6 +17,8 @@ export interface CommitContext {
    * (the next one is written in the same batch); called once, only when it has marks.
    */
   nextSeq: () => number;
+  /** Puts the plan's changes into the batch (the change log's `append`). */
+  appendChanges?: (batch: RootBatch, drafts: readonly ChangeDraft[], now: number) => { changes: Change[]; keys: number };
 }
 
 /**
@@ -36,8 +39,8 @@ export async function writeBatch(db: Db, fill: (batch: RootBatch) => Promise<(()
   }
 }
 
-/** Puts a commit plan's writes into `batch`; returns how many. */
-export async function fillCommit(plan: CommitPlan, batch: RootBatch, ctx: CommitContext): Promise<number> {
+/** Puts a commit plan's writes into `batch`; returns how many, and the changes it logged. */
+export async function fillCommit(plan: CommitPlan, batch: RootBatch, ctx: CommitContext): Promise<{ keys: number; changes: Change[] }> {
   const p = ctx.prefix;
   let n = 0;
   const put = (key: string, value: string) => {
@@ -94,7 +97,8 @@ export async function fillCommit(plan: CommitPlan, batch: RootBatch, ctx: Commit
       }
     }
   }
+  const logged = ctx.appendChanges?.(batch, plan.changes ?? [], plan.now) ?? { changes: [], keys: 0 };
   for (const write of plan.meta ?? []) put(p.meta + write.key, write.value());
   if (plan.syncToken !== undefined) put(p.meta + META_KEYS.syncToken, plan.syncToken);
-  return n;
+  return { keys: n + logged.keys, changes: logged.changes };
 }

@@ -1,10 +1,10 @@
-import { setTimeout as sleep } from 'node:timers/promises';
 import { RoomkeeperError } from '../errors.js';
 import { guardKey, prefixRange, SEP, timeKeyBefore } from './keys.js';
 import type { Db, Namespaces, Prefixes } from './level.js';
 import { META_KEYS } from './meta-keys.js';
 import type { GuardReader, RoomEvents } from './sync-store.js';
 import { writeBatch } from './commit.js';
+import { pruneInChunks } from './prune-chunks.js';
 import type { WriteLock } from './write-lock.js';
 
 /** A room with at least this many events to check has them answered from its range of the guard. */
@@ -106,21 +106,7 @@ export class Guard implements GuardReader {
    */
   async prune(cutoffMs: number): Promise<number> {
     if (this.#deps.closing()) throw new RoomkeeperError('STORE_CLOSED', 'the roomkeeper store is closed');
-    let removed = 0;
-    // A prune of millions of entries must not hold up a shutdown: stop between chunks.
-    while (!this.#deps.closing()) {
-      const started = performance.now();
-      const n = await this.#deps.lock.run(() => this.#pruneChunk(cutoffMs));
-      if (n === 0) return removed;
-      removed += n;
-      // Rest as long as the chunk took. Chunks back to back leave a sync commit one chunk of
-      // waiting every time and write delete markers faster than LevelDB flushes its memtable,
-      // which then blocks every writer for the length of a flush (bench/: 150 ms stalls while
-      // pruning 1M entries; with the rest, under 100 ms and 7× the sync events processed
-      // meanwhile, for a prune that takes ~1.7× as long).
-      await sleep(performance.now() - started);
-    }
-    return removed;
+    return pruneInChunks(this.#deps.lock, this.#deps.closing, () => this.#pruneChunk(cutoffMs));
   }
 
   async #pruneChunk(cutoffMs: number): Promise<number> {

@@ -30,6 +30,24 @@ export function timeKeyBefore(ts: number): string {
   return String(Math.max(0, ts)).padStart(TS_WIDTH, '0');
 }
 
+/** Width of a change-log sequence number: 10^16 changes outlast any data dir. */
+const CHANGE_SEQ_WIDTH = 16;
+
+/** The change log's key of sequence number `seq`, which is also the change's cursor. */
+export function changeKey(seq: number): string {
+  return String(seq).padStart(CHANGE_SEQ_WIDTH, '0');
+}
+
+/** The sequence number of a change key (or cursor); undefined when it is not one. */
+export function seqOfChangeKey(key: string): number | undefined {
+  return key.length === CHANGE_SEQ_WIDTH && /^\d+$/.test(key) ? Number(key) : undefined;
+}
+
+/** `id SEP seq`: a per-room or per-user index entry of the change log. */
+export function changeIndexKey(id: string, seq: number): string {
+  return id + SEP + changeKey(seq);
+}
+
 /** `userId SEP roomId`: the user is joined to the room. */
 export function userRoomKey(userId: UserId, roomId: RoomId): string {
   return userId + SEP + roomId;

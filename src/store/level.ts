@@ -14,6 +14,12 @@ export interface Namespaces {
   roomUsers: Sublevel;
   rooms: Sublevel;
   meta: Sublevel;
+  /** The change log: `seq` → change (JSON). */
+  changes: Sublevel;
+  /** `roomId SEP seq` → empty: a room's changes, as one prefix range. */
+  changesByRoom: Sublevel;
+  /** `userId SEP seq` → empty: a user's member and profile changes, as one prefix range. */
+  changesByUser: Sublevel;
 }
 
 /** The prefix each namespace adds to its keys on the root database (abstract-level's `!name!`). */
@@ -39,6 +45,9 @@ export function namespaces(db: Db): Namespaces {
     roomUsers: db.sublevel('room-users'),
     rooms: db.sublevel('rooms'),
     meta: db.sublevel('meta'),
+    changes: db.sublevel('changes'),
+    changesByRoom: db.sublevel('changes-by-room'),
+    changesByUser: db.sublevel('changes-by-user'),
   };
 }
 
@@ -51,5 +60,8 @@ export function prefixesOf(ns: Namespaces): Prefixes {
     roomUsers: ns.roomUsers.prefix,
     rooms: ns.rooms.prefix,
     meta: ns.meta.prefix,
+    changes: ns.changes.prefix,
+    changesByRoom: ns.changesByRoom.prefix,
+    changesByUser: ns.changesByUser.prefix,
   };
 }

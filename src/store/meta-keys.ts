@@ -18,6 +18,11 @@ export const META_KEYS = {
    * stay unique across restarts even when two runs commit in the same millisecond.
    */
   commitSeq: 'commit-seq',
+  /**
+   * The next change-log sequence number, kept in every batch that appends to the log: a change's
+   * place (its cursor) is never reused, across restarts and prunes.
+   */
+  changeSeq: 'change-seq',
   /** Invites received but not answered yet (daemon/pending-invites.ts). */
   pendingInvites: 'pending-invites',
   /** matrix-bot-sdk's uploaded sync filter (matrix/storage.ts). */

@@ -4,6 +4,7 @@ import { join } from 'node:path';
 import { ClassicLevel } from 'classic-level';
 import { RoomkeeperError } from '../errors.js';
 import { parseUserId, type UserId } from '../state/ids.js';
+import { ChangeLog } from './change-log.js';
 import { fillCommit, writeBatch } from './commit.js';
 import { inspectDataDir, MARKER_FILE } from './data-dir.js';
 import { Guard } from './guard.js';
@@ -12,11 +13,11 @@ import { META_KEYS, type KeyValue } from './meta-keys.js';
 import { migrate1to2, type MigrateOptions } from './migrate.js';
 import { Rooms } from './rooms.js';
 import { convertingErrors, storeError } from './store-errors.js';
-import { markCount, type CommitPlan, type SyncStore } from './sync-store.js';
+import { markCount, type CommitPlan, type CommitResult, type SyncStore } from './sync-store.js';
 import { WriteLock } from './write-lock.js';
 
 export type { KeyValue } from './meta-keys.js';
-export type { CommitPlan, MetaWrite, RoomEvents, SyncStore } from './sync-store.js';
+export type { CommitPlan, CommitResult, MetaWrite, RoomEvents, SyncStore } from './sync-store.js';
 export { Guard } from './guard.js';
 
 /** Version of the key layout and value formats written by this code. */
@@ -90,6 +91,8 @@ async function hasRoomkeeperSchema(dbDir: string): Promise<boolean> {
 export class Store implements SyncStore {
   readonly rooms: Rooms;
   readonly guard: Guard;
+  /** Every change commits made to the record, in order: read after a cursor, by room or user, pruned by time. */
+  readonly changes: ChangeLog;
   readonly meta: KeyValue;
   readonly dataDir: string;
   readonly #db: Db;
@@ -101,7 +104,7 @@ export class Store implements SyncStore {
   #closed: Promise<void> | undefined;
   readonly #id: string;
 
-  private constructor(dataDir: string, db: Db, guardCount: number, commitSeq: number, id: string) {
+  private constructor(dataDir: string, db: Db, guardCount: number, commitSeq: number, changeSeq: number, id: string) {
     this.dataDir = dataDir;
     this.#db = db;
     this.#id = id;
@@ -112,6 +115,10 @@ export class Store implements SyncStore {
     this.rooms = convertingErrors(new Rooms(this.#ns), convert);
     this.guard = convertingErrors(
       new Guard({ db, ns: this.#ns, prefix: this.#prefix, lock: this.#lock, count: guardCount, closing: () => this.#closing }),
+      convert,
+    );
+    this.changes = convertingErrors(
+      new ChangeLog({ db, ns: this.#ns, prefix: this.#prefix, lock: this.#lock, nextSeq: changeSeq, closing: () => this.#closing }),
       convert,
     );
     const meta = this.#ns.meta;
@@ -195,9 +202,10 @@ export class Store implements SyncStore {
       }
       // A store from before marker files gets one once its schema version is read.
       if (!marked && !creating) await writeMarker(dataDir);
-      const [count, seq] = await meta.getMany([META_KEYS.guardCount, META_KEYS.commitSeq]);
+      const [count, seq, changeSeq] = await meta.getMany([META_KEYS.guardCount, META_KEYS.commitSeq, META_KEYS.changeSeq]);
       const firstSeq = seq !== undefined ? Number(seq) : creating ? 0 : LEGACY_SEQ_START;
-      return new Store(dataDir, db, Number(count ?? '0'), firstSeq, id);
+      // Change cursors start at 1, so that no cursor is before the first change's.
+      return new Store(dataDir, db, Number(count ?? '0'), firstSeq, Number(changeSeq ?? '1'), id);
     } catch (err) {
       await db.close();
       throw err;
@@ -215,20 +223,28 @@ export class Store implements SyncStore {
     return this.meta.get(META_KEYS.syncToken);
   }
 
-  /** Writes a commit plan as one atomic batch. */
-  async commit(plan: CommitPlan): Promise<void> {
+  /** Writes a commit plan as one atomic batch, its changes appended to the change log in it. */
+  async commit(plan: CommitPlan): Promise<CommitResult> {
     if (this.#closing) throw new RoomkeeperError('STORE_CLOSED', `the roomkeeper store of ${this.dataDir} is closed`);
+    const result: CommitResult = { changes: [] };
     await this.#lock.run(() =>
       writeBatch(this.#db, async (batch) => {
-        const n = await fillCommit(plan, batch, {
+        const { keys, changes } = await fillCommit(plan, batch, {
           prefix: this.#prefix,
           ns: this.#ns,
           guardCount: this.guard.count(),
           nextSeq: () => this.#commitSeq++,
+          appendChanges: (b, drafts, now) => this.changes.append(b, drafts, now),
         });
-        return n > 0 ? () => this.guard.added(markCount(plan.marks)) : undefined;
+        if (keys === 0) return undefined;
+        return () => {
+          this.guard.added(markCount(plan.marks));
+          result.changes = changes;
+          this.changes.logged(changes);
+        };
       }),
     ).catch((err: unknown) => Promise.reject(storeError(err, this.dataDir, 'use')));
+    return result;
   }
 
   /** Closes the database; waits for a commit in flight. Later calls get STORE_CLOSED. */
@@ -240,6 +256,7 @@ export class Store implements SyncStore {
   async #close(): Promise<void> {
     this.#closing = true;
     await this.#lock.settled();
+    this.changes.closed();
     try {
       await this.#db.close();
     } catch (err) {

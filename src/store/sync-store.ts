@@ -1,3 +1,4 @@
+import type { Change, ChangeDraft } from '../state/changes.js';
 import type { EventId, RoomId } from '../state/ids.js';
 import type { StoreOp } from '../state/reduce.js';
 import type { UserId } from '../state/ids.js';
@@ -29,7 +30,14 @@ export interface CommitPlan {
   syncToken?: string;
   /** Other meta entries that must land with this commit and not before it (pending invites). */
   meta?: readonly MetaWrite[];
+  /** What the ops change, appended to the change log in the same batch (a store without one drops them). */
+  changes?: readonly ChangeDraft[];
   now: number;
+}
+
+/** What a commit logged: its changes with their cursors. */
+export interface CommitResult {
+  changes: Change[];
 }
 
 /** What the guard answers: whether earlier commits marked events. */
@@ -58,8 +66,11 @@ export interface RoomInfoReader {
 export interface SyncStore {
   guard: GuardReader;
   rooms: RoomInfoReader;
-  /** Writes the plan as one atomic batch, after every commit asked for before it: all of it or nothing. */
-  commit(plan: CommitPlan): Promise<void>;
+  /**
+   * Writes the plan as one atomic batch, after every commit asked for before it: all of it or
+   * nothing. A store with a change log says what it logged.
+   */
+  commit(plan: CommitPlan): Promise<CommitResult | void>;
 }
 
 /** Number of guard marks in a plan. */

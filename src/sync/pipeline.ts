@@ -1,11 +1,12 @@
 import type { Logger } from '../log.js';
+import { rebuildChange, type Change, type ChangeDraft } from '../state/changes.js';
 import { decodeEvent, isStateEvent, type TrackedEvent } from '../state/events.js';
 import { roomIdSchema, type EventId, type RoomId, type UserId } from '../state/ids.js';
 import { memberReads, planRoom, type RoomEntry, type RoomSummary, type StoreOp } from '../state/reduce.js';
 import type { MemberState, RoomInfo } from '../state/room-info.js';
 import { directContentIn, invitesOf, roomBlocksOf, sectionsOf, type BodyIssue, type Invite } from '../state/sync-body.js';
 import { META_KEYS } from '../store/meta-keys.js';
-import type { MetaWrite, RoomEvents, SyncStore } from '../store/sync-store.js';
+import type { CommitPlan, MetaWrite, RoomEvents, SyncStore } from '../store/sync-store.js';
 
 /** An event processed for the first time, handed to effects after its commit. */
 export interface FreshEvent {
@@ -39,6 +40,8 @@ export interface ProcessResult {
    * one stored: state resets (or resolved conflicts) followed.
    */
   stateResets: number;
+  /** What this response changed in the record, as the change log holds it (cursors included). */
+  changes: Change[];
 }
 
 /** Running totals since the pipeline was created. */
@@ -101,6 +104,7 @@ const emptyResult = (): ProcessResult => ({
   gappy: [],
   tokenCommitted: false,
   stateResets: 0,
+  changes: [],
 });
 
 /**
@@ -177,17 +181,29 @@ export class Pipeline {
     let marks: RoomEvents[] = [];
     let markN = 0;
     let ops: StoreOp[] = [];
+    let changes: ChangeDraft[] = [];
+    const commit = async (plan: Omit<CommitPlan, 'changes'>) => {
+      const logged = await this.#store.commit({ ...plan, changes });
+      if (logged !== undefined) result.changes.push(...logged.changes);
+    };
+    const entriesOf = pending.map((p, i) => p.events.map((event, j): RoomEntry => ({ event, seen: seen[i]![j] === true, timeline: p.inTimeline[j], role: p.roles[j] })));
+    // The stored members each room's plan compares with, read side by side: each room is one
+    // pending entry, so no commit of this response can change what another room's read sees.
+    const membersOf = await Promise.all(pending.map((p, i) => this.#memberStates(p.roomId, entriesOf[i]!, infos[i])));
     for (const [i, p] of pending.entries()) {
       const answers = seen[i]!;
-      const entries: RoomEntry[] = p.events.map((event, j) => ({ event, seen: answers[j] === true, timeline: p.inTimeline[j], role: p.roles[j] }));
+      const entries = entriesOf[i]!;
       // A `state_after` copy of a timeline event is asked about and counted once, as the timeline's.
       const counted = p.eventIds.filter((_, j) => p.roles[j] !== 'state');
       const roomMarks = p.eventIds.filter((_, j) => answers[j] !== true && p.roles[j] !== 'state');
-      const members = await this.#memberStates(p.roomId, entries, infos[i]);
+      const members = membersOf[i];
       const plan = planRoom(p.roomId, entries, { botUserId: this.#bot, info: infos[i], members, summary: p.summary, now });
       // A room only in `leave` that the store never tracked is one the bot is not in: its
       // events are marked, but they must not make a room of members without the bot.
-      if (p.section === 'leave' && p.leaveCount === undefined && infos[i] === undefined) plan.ops.length = 0;
+      if (p.section === 'leave' && p.leaveCount === undefined && infos[i] === undefined) {
+        plan.ops.length = 0;
+        plan.changes.length = 0;
+      }
       else if (p.uncertain) markUncertain(p.roomId, plan.ops, infos[i], now);
       result.stateResets += plan.stateResets;
       if (plan.snapshot) result.snapshots.push(p.roomId);
@@ -200,20 +216,22 @@ export class Pipeline {
       result.duplicates += counted.length - plan.fresh.length;
 
       if (markN + ops.length > 0 && markN + ops.length + roomMarks.length + plan.ops.length > this.#maxBatchKeys) {
-        await this.#store.commit({ marks, ops, now });
+        await commit({ marks, ops, now });
         marks = [];
         markN = 0;
         ops = [];
+        changes = [];
       }
       if (roomMarks.length > 0) marks.push({ roomId: p.roomId, eventIds: roomMarks });
       markN += roomMarks.length;
       for (const op of plan.ops) ops.push(op);
+      for (const change of plan.changes) changes.push(change);
     }
     // Its invites count even without a token: the server sends each once.
     const meta = [...(options.metaWithToken?.(result.invites) ?? [])];
     // Once per pipeline: who the store's rooms are named for (`inspect` has no bot id of its own).
     if (!this.#botRecorded) meta.push({ key: META_KEYS.botUserId, value: () => this.#bot });
-    await this.#store.commit({ marks, ops, now, syncToken: sections.nextBatch, meta });
+    await commit({ marks, ops, now, syncToken: sections.nextBatch, meta });
     this.#botRecorded = true;
     result.tokenCommitted = sections.nextBatch !== undefined;
     // A room rebuilt from this response (the bot's join) is complete as of its end; Synapse marks
@@ -238,22 +256,27 @@ export class Pipeline {
     const [seen] = await this.#store.guard.has([p]);
     const [info] = await this.#store.rooms.infos([roomId]);
     const entries = p.events.map((event, j) => ({ event, seen: seen![j] === true }));
-    const plan = planRoom(roomId, entries, { botUserId: this.#bot, info, now, forceSnapshot: true });
+    // What the record held, for the change log's diff of the rebuild.
+    const members = info === undefined ? undefined : await this.#store.rooms.memberStates?.(roomId, 'all');
+    const plan = planRoom(roomId, entries, { botUserId: this.#bot, info, members, now, forceSnapshot: true });
     // Rebuilt from the whole state, the room's membership is known again unless a member event of it is bad.
     if (p.uncertain) markUncertain(roomId, plan.ops, undefined, now);
-    await this.#store.commit({ marks: [{ roomId, eventIds: p.eventIds.filter((_, j) => seen![j] !== true) }], ops: plan.ops, now });
+    await this.#store.commit({ marks: [{ roomId, eventIds: p.eventIds.filter((_, j) => seen![j] !== true) }], ops: plan.ops, now, changes: plan.changes });
     return { invalid: result.invalid };
   }
 
   /** Forgets a room the bot is no longer in: memberships and RoomInfo go, guard marks stay. */
   async forgetRoom(roomId: RoomId): Promise<void> {
-    await this.#store.commit({ marks: [], ops: [{ op: 'purge-room', roomId }], now: this.#now() });
+    const now = this.#now();
+    const members = await this.#store.rooms.memberStates?.(roomId, 'all');
+    const forgotten = rebuildChange(members, new Map(), { roomId, ts: now, cause: 'reconcile' }, true);
+    await this.#store.commit({ marks: [], ops: [{ op: 'purge-room', roomId }], now, changes: forgotten === undefined ? [] : [forgotten] });
   }
 
   /** The stored members the plan of a tracked room compares its seen member events and redactions with. */
   async #memberStates(roomId: RoomId, entries: readonly RoomEntry[], info: RoomInfo | undefined): Promise<Map<UserId, MemberState> | undefined> {
     if (info === undefined) return undefined;
-    const reads = memberReads(entries);
+    const reads = memberReads(entries, { botUserId: this.#bot, info });
     if (!reads.all && reads.users.length === 0) return undefined;
     return this.#store.rooms.memberStates?.(roomId, reads.all ? 'all' : reads.users);
   }

@@ -258,6 +258,23 @@ describe('roomkeeper CLI', () => {
       expect(JSON.parse(r.stdout)).toEqual({ userId: '@alice:x', rooms: [{ roomId: '!a:x', name: null }, { roomId: '!b:x', name: 'Beta' }] });
     });
 
+    it('prints the change log newest first, by room or user, as text or JSON', async () => {
+      const all = await runCli(['inspect', '--data-dir', dataDir, 'history']);
+      expect(all.code, all.stderr).toBe(0);
+      const lines = all.stdout.trimEnd().split('\n');
+      expect(lines.at(-1)).toMatch(/^\d+ changes, newest first$/);
+      // The bot kicked out of !c:x is the last change of the stream.
+      expect(lines[0]).toMatch(new RegExp(`!c:x  kicked ${BOT} join → leave by @carol:x, room forgotten \\(event\\)$`));
+      const room = await runCli(['inspect', '--data-dir', dataDir, 'history', '--room', '!a:xy', '--json']);
+      const { changes } = JSON.parse(room.stdout) as { changes: { roomId: string; kind: string; cursor: string }[] };
+      expect(changes.map((c) => c.kind)).toEqual(['joined', 'rebuilt', 'joined']);
+      expect(changes.every((c) => c.roomId === '!a:xy')).toBe(true);
+      expect([...changes.map((c) => c.cursor)].sort().reverse()).toEqual(changes.map((c) => c.cursor));
+      const user = await runCli(['inspect', '--data-dir', dataDir, 'history', '--user', '@al:x', '--json']);
+      expect((JSON.parse(user.stdout) as { changes: { roomId: string }[] }).changes.map((c) => c.roomId)).toEqual(['!a:xy']);
+      expectUsageFailure(await runCli(['inspect', '--data-dir', dataDir, 'history', '--room', 'nope']), 'inspect', '"nope" is not a room id');
+    });
+
     it('lists the rooms of one user in readable text when asked for a user', async () => {
       const r = await runCli(['inspect', '--data-dir', dataDir, 'user', '@alice:x']);
       expect(r.code, r.stderr).toBe(0);
@@ -277,7 +294,10 @@ describe('roomkeeper CLI', () => {
       await sleep(5);
       const all = await runCli(['prune', '--data-dir', dataDir, '--older-than', '1ms', '--force']);
       expect(all.code, all.stderr).toBe(0);
-      expect(all.stdout).toMatch(/^pruned 16 guard entries older than 1ms/);
+      expect(all.stdout).toMatch(/^pruned 16 guard entries older than 1ms and 0 changes older than 90d/);
+      const changes = await runCli(['prune', '--data-dir', dataDir, '--older-than', '30d', '--changes-older-than', '1ms']);
+      expect(changes.stdout).toMatch(/^pruned 0 guard entries older than 30d and 10 changes older than 1ms/);
+      expect((await runCli(['inspect', '--data-dir', dataDir, 'history'])).stdout).toBe('0 changes, newest first\n');
       expect((await runCli(['prune', '--data-dir', dataDir, '--older-than', '1ms', '--force'])).stdout).toMatch(/^pruned 0 /);
       expect(await inspectJson(dataDir)).toBe(before);
     });

@@ -6,8 +6,8 @@ import { runCli } from '../support/cli.js';
 const FLAGS: Record<string, string[]> = {
   run: ['-c, --config <file>', '-h, --help'],
   replay: ['-d, --data-dir <dir>', '-u, --user-id <id>', '--log-level <level>', '--json', '--max-line-length <size>', '-h, --help'],
-  inspect: ['-d, --data-dir <dir>', '--json', '-h, --help'],
-  prune: ['-d, --data-dir <dir>', '--older-than <age>', '--force', '-h, --help'],
+  inspect: ['-d, --data-dir <dir>', '--json', '--room <id>', '--user <id>', '--limit <n>', '-h, --help'],
+  prune: ['-d, --data-dir <dir>', '--older-than <age>', '--changes-older-than <age>', '--force', '-h, --help'],
   doctor: ['-c, --config <file>', '-h, --help'],
 };
 

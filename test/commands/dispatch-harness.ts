@@ -31,6 +31,7 @@ export function makeHarness(over: Partial<DispatchDeps> = {}) {
   };
   const deps: DispatchDeps = {
     rooms: makeWorld(),
+    changes: { history: () => Promise.resolve([]) },
     botId: bot,
     status,
     reconcile: vi.fn(() => Promise.resolve({ purged: 0, snapshotted: 0, unchanged: 7, failed: 0 })),

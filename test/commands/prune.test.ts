@@ -15,6 +15,13 @@ describe('prune', () => {
     expect(r.body).toBe('Pruned 1,234 guard entries older than 12h.');
   });
 
+  it('prunes the change log to its own retention along with the guard', async () => {
+    const pruneChanges = vi.fn(() => Promise.resolve(1));
+    const r = await pruneCommand.run({ ...ctx(), pruneChanges, changeRetentionMs: 90 * 86_400_000 }, ['12h']);
+    expect(pruneChanges).toHaveBeenCalledOnce();
+    expect(r.body).toBe('Pruned 1,234 guard entries older than 12h.\nPruned 1 change of the change log older than 90d.');
+  });
+
   it('uses the configured default when no age is given', async () => {
     const c = ctx();
     await pruneCommand.run(c, []);

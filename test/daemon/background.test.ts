@@ -38,6 +38,6 @@ describe('!prune in the background', () => {
     expect(order.indexOf(bobDm)).toBeGreaterThanOrEqual(0);
     expect(order.indexOf(bobDm)).toBeLessThan(order.indexOf(adminDm));
     const [reply] = talk.replies(adminDm);
-    expect(reply?.body).toBe(`Pruned ${OLD_ENTRIES.toLocaleString('en-US')} guard entries older than 1d.`);
+    expect(reply?.body).toBe(`Pruned ${OLD_ENTRIES.toLocaleString('en-US')} guard entries older than 1d.\nPruned 0 changes of the change log older than 90d.`);
   });
 });

@@ -425,8 +425,8 @@ describe('commands through the fake homeserver (one daemon)', () => {
     it('lets an admin prune the guard', async () => {
       await talk.dm(pruner);
       const r = await talk.ask(pruner, '!prune 1s');
-      expect(r.body).toMatch(/^Pruned [1-9][\d,]* guard entries older than 1s\.$/);
-      expect((await talk.ask(pruner, '!prune 30d')).body).toBe('Pruned 0 guard entries older than 30d.');
+      expect(r.body).toMatch(/^Pruned [1-9][\d,]* guard entries older than 1s\.\nPruned 0 changes of the change log older than 90d\.$/);
+      expect((await talk.ask(pruner, '!prune 30d')).body).toBe('Pruned 0 guard entries older than 30d.\nPruned 0 changes of the change log older than 90d.');
       expect((await talk.ask(pruner, '!prune soon')).body).toBe('Give one age such as 30d, 12h, 90m or 45s, as in !prune 30d.');
     });
   });

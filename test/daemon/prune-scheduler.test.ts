@@ -33,6 +33,18 @@ describe('PruneScheduler', () => {
     expect(lines().filter((l) => l.msg === 'pruned the guard').map((l) => l['removed'])).toEqual([3, 0]);
   });
 
+  it('prunes the change log with its own retention after the guard, one prune at a time', async () => {
+    const order: string[] = [];
+    const guard = { prune: (cutoffMs: number) => Promise.resolve(void order.push(`guard ${cutoffMs}`)).then(() => 0) };
+    const log = { prune: (cutoffMs: number) => Promise.resolve(void order.push(`changes ${cutoffMs}`)).then(() => 2) };
+    const pruning = new PruneScheduler({ guard, retentionMs: 1_000, intervalMs: 10, changes: { log, retentionMs: 5_000 }, log: memoryLogger().log, now: () => 50_000 });
+    expect(await pruning.pruneChanges()).toBe(2);
+    pruning.start();
+    await new Promise((resolve) => setTimeout(resolve, 25));
+    pruning.stop();
+    expect(order.slice(0, 3)).toEqual(['changes 45000', 'guard 49000', 'changes 45000']);
+  });
+
   it('prunes with the configured retention on every interval until stopped', async () => {
     const cutoffs: number[] = [];
     const guard = { prune: (cutoffMs: number) => Promise.resolve(void cutoffs.push(cutoffMs)).then(() => 0) };

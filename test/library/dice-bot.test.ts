@@ -1,14 +1,14 @@
-import { spawn, type ChildProcess } from 'node:child_process';
+import type { ChildProcess } from 'node:child_process';
 import { mkdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { fileURLToPath } from 'node:url';
 import { afterEach, describe, expect, it } from 'vitest';
 import { startDiceBot, type DiceBot } from '../../examples/dice-bot/bot.js';
 import { openRoomkeeper } from '../../src/index.js';
 import type { EventId, RoomId } from '../../src/state/ids.js';
 import { Store } from '../../src/store/store.js';
 import { parseSyncToken, startFakeHomeserver, type FakeHomeserver, type JsonObject } from '../support/fake-homeserver.js';
+import { exited, spawnBotProcess } from '../support/bot-process.js';
 import { TempDirs } from '../support/temp-dir.js';
 import { caughtUp, enter, expectedShape, recordOf } from './record.js';
 import { LogLevel, LogService } from '../../src/matrix/sdk-exports.js';
@@ -16,7 +16,6 @@ import { LogLevel, LogService } from '../../src/matrix/sdk-exports.js';
 // The SDK's own info lines ("Client stop requested", …) are noise here.
 LogService.setLevel(LogLevel.WARN);
 
-const root = fileURLToPath(new URL('../..', import.meta.url));
 const dirs = new TempDirs();
 let cleanups: (() => Promise<void>)[] = [];
 
@@ -130,22 +129,7 @@ function eventsOf(body: JsonObject, into: Map<string, Set<string>>): void {
 
 /** `node --import tsx examples/dice-bot/main.ts` as a child process. */
 function spawnBot(hs: FakeHomeserver, dataDir: string): ChildProcess {
-  const child = spawn(process.execPath, ['--import', 'tsx', 'examples/dice-bot/main.ts'], {
-    cwd: root,
-    env: { ...process.env, HOMESERVER_URL: hs.url, ACCESS_TOKEN: hs.botToken, DATA_DIR: dataDir, SYNC_TIMEOUT_MS: '100' },
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
-  let stderr = '';
-  child.stderr?.setEncoding('utf8').on('data', (d: string) => (stderr += d));
-  child.stdout?.resume();
-  child.on('exit', (code, signal) => {
-    if (code !== 0 && code !== null && signal === null) console.error(`dice bot exited with ${code}: ${stderr}`);
-  });
-  return child;
-}
-
-function exited(child: ChildProcess): Promise<void> {
-  return child.exitCode !== null || child.signalCode !== null ? Promise.resolve() : new Promise((r) => child.once('exit', () => r()));
+  return spawnBotProcess('examples/dice-bot/main.ts', hs, dataDir, { SYNC_TIMEOUT_MS: '100' });
 }
 
 describe('examples/dice-bot under SIGKILL', () => {
@@ -242,5 +226,14 @@ describe('examples/dice-bot under SIGKILL', () => {
     const greeted = greetings(hs).map(replyTo);
     expect(new Set(greeted).size).toBe(greeted.length);
     expect(greeted.length).toBeGreaterThan(1);
+    // And none missed: every join after the bot's own, made while it ran or while it was down,
+    // was greeted (the change log's cursor carries the greeter across the kills).
+    const events = hs.room(garden).events;
+    const botJoin = events.findIndex((e) => e.type === 'm.room.member' && e.stateKey === bot && (e.event['content'] as JsonObject)['membership'] === 'join');
+    const joins = events
+      .slice(botJoin + 1)
+      .filter((e) => e.type === 'm.room.member' && e.stateKey !== bot && (e.event['content'] as JsonObject)['membership'] === 'join')
+      .map((e) => e.event['event_id']);
+    expect([...greeted].sort()).toEqual([...joins].sort());
   }, 60_000);
 });

@@ -3,6 +3,9 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterEach, describe, expect, it } from 'vitest';
 import { startBot } from '../../docs/examples/attach.js';
+import { followMembers, lastChanges } from '../../docs/examples/changes.js';
+import { openRoomkeeper } from 'roomkeeper';
+import { SyncBuilder } from '../support/sync-builder.js';
 import { startFakeHomeserver, type JsonObject } from '../support/fake-homeserver.js';
 import { TempDirs } from '../support/temp-dir.js';
 import { LogLevel, LogService } from '../../src/matrix/sdk-exports.js';
@@ -22,7 +25,40 @@ function codeBlockOf(markdown: string, heading: string): string {
   return m[1]!;
 }
 
+/** A file's text between its `// README:begin` and `// README:end` lines. */
+function betweenMarkers(file: string): string {
+  const text = readFileSync(join(root, file), 'utf8');
+  return text.slice(text.indexOf('// README:begin\n') + '// README:begin\n'.length, text.indexOf('// README:end'));
+}
+
 describe('README "Embedding the library"', () => {
+  it('shows docs/examples/changes.ts verbatim as its change-log recipe', () => {
+    const readme = readFileSync(join(root, 'README.md'), 'utf8');
+    const blocks = [...readme.matchAll(/```ts\n([\s\S]*?)```/g)].map((m) => m[1]);
+    expect(blocks).toContain(betweenMarkers('docs/examples/changes.ts'));
+  });
+
+  it('tells each membership change once across a restart with the change-log recipe', async () => {
+    const dataDir = await dirs.make();
+    const cursorFile = join(dataDir, 'cursor');
+    const s = new SyncBuilder();
+    const heard: string[] = [];
+    const run = async (body: unknown) => {
+      const keeper = await openRoomkeeper({ dataDir: join(dataDir, 'rk'), botUserId: '@bot:x', create: true });
+      const following = followMembers(keeper, cursorFile, (text) => Promise.resolve(void heard.push(text)));
+      await keeper.process(body);
+      await new Promise((resolve) => setTimeout(resolve, 50));
+      const last = await lastChanges(keeper, '!r:x');
+      await keeper.close();
+      await following;
+      return last;
+    };
+    await run(s.response({ '!r:x': { timeline: [s.member('@bot:x', 'join'), s.member('@alice:x', 'join')] } }));
+    const last = await run(s.response({ '!r:x': { timeline: [s.member('@bob:x', 'join'), s.member('@bob:x', 'leave', { sender: '@alice:x' })] } }));
+    expect(heard).toEqual(['@bot:x joined !r:x', '@bob:x joined !r:x', '@bob:x kicked !r:x (by @alice:x)']);
+    expect(last.map((l) => l.split(' ')[1])).toEqual(['kicked', 'joined', 'rebuilt', 'joined']);
+  });
+
   it('shows docs/examples/attach.ts verbatim, which the type-check compiles', () => {
     const readme = readFileSync(join(root, 'README.md'), 'utf8');
     const example = readFileSync(join(root, 'docs/examples/attach.ts'), 'utf8');

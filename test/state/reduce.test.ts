@@ -244,7 +244,7 @@ describe('planRoom', () => {
       now: NOW,
       members: new Map([[ALICE, { membership: 'join', eventId: join.event_id as EventId }]]),
     });
-    expect(r).toEqual({ ops: [], fresh: [], snapshot: false, stateResets: 0 });
+    expect(r).toEqual({ ops: [], fresh: [], snapshot: false, stateResets: 0, changes: [] });
   });
 
   it('follows a state reset: a seen state-block event that differs from the current one replaces it and is counted', () => {
@@ -283,7 +283,7 @@ describe('planRoom', () => {
     const after = s.topic(ALICE, 'two');
     const info: RoomInfo = { ...tracking, topic: 'two', stateIds: { 'm.room.topic': after.event_id as EventId } };
     const r = plan([old(before), { ...old(s.message(ALICE, 'hi')), timeline: true }], info);
-    expect(r).toEqual({ ops: [], fresh: [], snapshot: false, stateResets: 0 });
+    expect(r).toEqual({ ops: [], fresh: [], snapshot: false, stateResets: 0, changes: [] });
   });
 
   it('skips a re-delivered timeline event older than the current one: the guard dedups it', () => {
