@@ -9,8 +9,8 @@ import { writeBatch } from './commit.js';
 import { pruneInChunks } from './prune-chunks.js';
 import type { WriteLock } from './write-lock.js';
 
-/** Changes deleted per prune batch (three keys each at most): commits waiting behind one barely notice. */
-const PRUNE_CHUNK_CHANGES = 1024;
+/** Pages (one per commit that logged changes) deleted per prune batch: commits waiting behind one barely notice. */
+const PRUNE_CHUNK_PAGES = 256;
 
 /** Most changes one history or read call returns. */
 export const MAX_CHANGES_READ = 1000;
@@ -47,25 +47,60 @@ export function seqOfCursor(cursor: string): number {
   return seq;
 }
 
-function decodeChange(key: string, value: string): Change {
+/** One commit's changes as stored: `at` once, the drafts in order (the first has the page key's number). */
+interface Page {
+  firstSeq: number;
+  at: number;
+  drafts: ChangeDraft[];
+}
+
+function decodePage(key: string, value: string): Page {
+  const firstSeq = seqOfChangeKey(key);
   let parsed: unknown;
   try {
     parsed = JSON.parse(value);
   } catch (err) {
-    throw new RoomkeeperError('STORE_CORRUPT', `change ${key} of the change log is not JSON`, { cause: err });
+    throw new RoomkeeperError('STORE_CORRUPT', `page ${key} of the change log is not JSON`, { cause: err });
   }
-  if (!isJsonObject(parsed) || typeof parsed['kind'] !== 'string' || typeof parsed['roomId'] !== 'string' || typeof parsed['at'] !== 'number') {
-    throw new RoomkeeperError('STORE_CORRUPT', `change ${key} of the change log is not a change`);
+  const drafts: unknown = isJsonObject(parsed) ? parsed['changes'] : undefined;
+  if (firstSeq === undefined || !isJsonObject(parsed) || typeof parsed['at'] !== 'number' || !Array.isArray(drafts)) {
+    throw new RoomkeeperError('STORE_CORRUPT', `page ${key} of the change log is not a list of changes`);
   }
-  // Written by `append` from a typed draft; the checks above catch a damaged value, not a forged one.
-  return { ...parsed, cursor: key } as unknown as Change;
+  for (const d of drafts) {
+    if (!isJsonObject(d) || typeof d['kind'] !== 'string' || typeof d['roomId'] !== 'string') {
+      throw new RoomkeeperError('STORE_CORRUPT', `page ${key} of the change log holds something that is not a change`);
+    }
+  }
+  // Written by `append` from typed drafts; the checks above catch a damaged value, not a forged one.
+  return { firstSeq, at: parsed['at'], drafts: drafts as ChangeDraft[] };
+}
+
+/** The changes of a page, oldest first, with their cursors. */
+function changesOf(page: Page): Change[] {
+  return page.drafts.map((d, i) => ({ ...d, at: page.at, cursor: changeKey(page.firstSeq + i) }));
+}
+
+/** The distinct rooms and users (member and profile changes) a page's changes are about. */
+function indexIdsOf(drafts: readonly ChangeDraft[]): { rooms: Set<string>; users: Set<string> } {
+  const rooms = new Set<string>();
+  const users = new Set<string>();
+  for (const d of drafts) {
+    rooms.add(d.roomId);
+    const user = userOfChange(d);
+    if (user !== undefined) users.add(user);
+  }
+  return { rooms, users };
 }
 
 /**
- * The change log: `changes: seq → change`, with `changes-by-room: room SEP seq` and
- * `changes-by-user: user SEP seq` (empty values) so that a room's or a user's history is one
- * prefix range read backwards. Appended to inside the commits' batches (see `append`); pruned by
- * time from its oldest end.
+ * The change log, one page per commit: `changes: firstSeq → {at, changes}` holds every change a
+ * commit's batch logged (change `firstSeq + i` is the i-th), with `changes-by-room: room SEP
+ * firstSeq` and `changes-by-user: user SEP firstSeq` (empty values) once per room and per user
+ * that the page is about, so that a room's or a user's history is one prefix range read
+ * backwards. A response's changes thus cost one key for the page, one per room and one per
+ * member in it — at most one key per change, plus two a commit — where a key per change and per
+ * index entry cost three. Appended to inside the commits' batches (see `append`); pruned by time
+ * from its oldest end, a page at a time.
  */
 export class ChangeLog {
   readonly #deps: ChangeLogDeps;
@@ -87,24 +122,13 @@ export class ChangeLog {
   append(batch: RootBatch, drafts: readonly ChangeDraft[], now: number): { changes: Change[]; keys: number } {
     if (drafts.length === 0) return { changes: [], keys: 0 };
     const p = this.#deps.prefix;
-    const changes: Change[] = [];
-    let keys = 0;
-    let seq = this.#nextSeq;
-    for (const draft of drafts) {
-      const key = changeKey(seq);
-      batch.put(p.changes + key, JSON.stringify({ ...draft, at: now }));
-      batch.put(p.changesByRoom + changeIndexKey(draft.roomId, seq), '');
-      keys += 2;
-      const user = userOfChange(draft);
-      if (user !== undefined) {
-        batch.put(p.changesByUser + changeIndexKey(user, seq), '');
-        keys++;
-      }
-      changes.push({ ...draft, cursor: key, at: now });
-      seq++;
-    }
-    batch.put(p.meta + META_KEYS.changeSeq, String(seq));
-    return { changes, keys: keys + 1 };
+    const firstSeq = this.#nextSeq;
+    batch.put(p.changes + changeKey(firstSeq), JSON.stringify({ at: now, changes: drafts }));
+    const { rooms, users } = indexIdsOf(drafts);
+    for (const room of rooms) batch.put(p.changesByRoom + changeIndexKey(room, firstSeq), '');
+    for (const user of users) batch.put(p.changesByUser + changeIndexKey(user, firstSeq), '');
+    batch.put(p.meta + META_KEYS.changeSeq, String(firstSeq + drafts.length));
+    return { changes: changesOf({ firstSeq, at: now, drafts: [...drafts] }), keys: 2 + rooms.size + users.size };
   }
 
   /** @internal The batch holding `changes` was written: their numbers are taken, readers are told. */
@@ -147,36 +171,66 @@ export class ChangeLog {
 
   /** Up to `limit` stored changes after `cursor` (from the start without one), oldest first. */
   async after(cursor: string | undefined, limit = MAX_CHANGES_READ): Promise<Change[]> {
-    const range = cursor === undefined ? {} : { gt: changeKey(seqOfCursor(cursor)) };
-    const entries = await this.#deps.ns.changes.iterator({ ...range, limit: Math.min(limit, MAX_CHANGES_READ) }).all();
-    return entries.map(([k, v]) => decodeChange(k, v));
+    const max = Math.max(0, Math.min(limit, MAX_CHANGES_READ));
+    const afterSeq = cursor === undefined ? undefined : seqOfCursor(cursor);
+    const ns = this.#deps.ns.changes;
+    // The page holding the cursor's change starts at or before it; the ones after it follow.
+    let from: string | undefined;
+    if (afterSeq !== undefined) {
+      const [holding] = await ns.keys({ lte: changeKey(afterSeq), reverse: true, limit: 1 }).all();
+      from = holding ?? changeKey(afterSeq);
+    }
+    const out: Change[] = [];
+    const it = ns.iterator(from === undefined ? {} : { gte: from });
+    try {
+      while (out.length < max) {
+        const entries = await it.nextv(16);
+        if (entries.length === 0) break;
+        for (const [key, value] of entries) {
+          for (const c of changesOf(decodePage(key, value))) {
+            if (afterSeq !== undefined && seqOfCursor(c.cursor) <= afterSeq) continue;
+            if (out.push(c) >= max) break;
+          }
+          if (out.length >= max) break;
+        }
+      }
+    } finally {
+      await it.close();
+    }
+    return out;
   }
 
   /**
    * Stored changes, newest first: of one room or one user (one prefix range of its index, read
-   * backwards), or of everything. With both, the user's range, filtered by room.
+   * backwards, and the pages it names), or of everything. With both, the user's range, filtered
+   * by room.
    */
   async history(q: HistoryQuery): Promise<Change[]> {
     const limit = Math.max(0, Math.min(q.limit ?? 50, MAX_CHANGES_READ));
     if (limit === 0) return [];
     const before = q.before === undefined ? undefined : seqOfCursor(q.before);
     const out: Change[] = [];
-    const keep = (c: Change): 'keep' | 'skip' | 'stop' => {
+    /** Takes a page's matching changes, newest first; false once the query is answered. */
+    const take = (page: Page): boolean => {
       // The log is in commit order, and commit time follows it (up to clock steps back).
-      if (q.since !== undefined && c.at < q.since) return 'stop';
-      if (q.until !== undefined && c.at >= q.until) return 'skip';
-      if (q.room !== undefined && c.roomId !== q.room) return 'skip';
-      return 'keep';
+      if (q.since !== undefined && page.at < q.since) return false;
+      if (q.until !== undefined && page.at >= q.until) return true;
+      const changes = changesOf(page);
+      for (let i = changes.length - 1; i >= 0; i--) {
+        const c = changes[i]!;
+        if (before !== undefined && seqOfCursor(c.cursor) >= before) continue;
+        if (q.room !== undefined && c.roomId !== q.room) continue;
+        if (q.user !== undefined && userOfChange(c) !== q.user) continue;
+        if (out.push(c) >= limit) return false;
+      }
+      return true;
     };
     const index = q.user !== undefined ? { ns: this.#deps.ns.changesByUser, id: q.user as string } : q.room !== undefined ? { ns: this.#deps.ns.changesByRoom, id: q.room as string } : undefined;
     if (index === undefined) {
-      const it = this.#deps.ns.changes.iterator({ reverse: true, ...(before === undefined ? {} : { lt: changeKey(before) }) });
+      const it = this.#deps.ns.changes.iterator({ reverse: true, ...(before === undefined ? {} : { lte: changeKey(before) }) });
       try {
         for (let entry = await it.next(); entry !== undefined; entry = await it.next()) {
-          const c = decodeChange(entry[0], entry[1]);
-          const verdict = keep(c);
-          if (verdict === 'stop') break;
-          if (verdict === 'keep' && out.push(c) >= limit) break;
+          if (!take(decodePage(entry[0], entry[1]))) break;
         }
       } finally {
         await it.close();
@@ -184,22 +238,19 @@ export class ChangeLog {
       return out;
     }
     const range = prefixRange(index.id);
-    const upper = before === undefined ? range.lt : changeIndexKey(index.id, before);
-    const it = index.ns.keys({ gte: range.gte, lt: upper, reverse: true });
+    // The page holding `before` starts at or before it: its older changes count.
+    const it = index.ns.keys(before === undefined ? { ...range, reverse: true } : { gte: range.gte, lte: changeIndexKey(index.id, before), reverse: true });
     try {
-      // Index keys a page at a time, their changes with one getMany per page.
+      // Index keys a page at a time, their pages with one getMany.
       for (;;) {
-        const keys = await it.nextv(Math.min(limit * 2, MAX_CHANGES_READ));
+        const keys = await it.nextv(Math.min(limit, 64));
         if (keys.length === 0) return out;
-        const seqKeys = keys.map((k) => k.slice(k.lastIndexOf(SEP) + 1));
-        const values = await this.#deps.ns.changes.getMany(seqKeys);
+        const pageKeys = keys.map((k) => k.slice(k.lastIndexOf(SEP) + 1));
+        const values = await this.#deps.ns.changes.getMany(pageKeys);
         for (const [i, value] of values.entries()) {
-          // An index entry whose change a prune took in the same batch cannot exist; skip defensively.
+          // An index entry whose page a prune took in the same batch cannot exist; skip defensively.
           if (value === undefined) continue;
-          const c = decodeChange(seqKeys[i]!, value);
-          const verdict = keep(c);
-          if (verdict === 'stop') return out;
-          if (verdict === 'keep' && out.push(c) >= limit) return out;
+          if (!take(decodePage(pageKeys[i]!, value))) return out;
         }
       }
     } finally {
@@ -221,16 +272,15 @@ export class ChangeLog {
     let n = 0;
     await writeBatch(this.#deps.db, async (batch) => {
       const p = this.#deps.prefix;
-      const entries = await this.#deps.ns.changes.iterator({ limit: PRUNE_CHUNK_CHANGES }).all();
+      const entries = await this.#deps.ns.changes.iterator({ limit: PRUNE_CHUNK_PAGES }).all();
       for (const [key, value] of entries) {
-        const c = decodeChange(key, value);
-        if (c.at >= cutoffMs) break;
-        const seq = seqOfCursor(key);
+        const page = decodePage(key, value);
+        if (page.at >= cutoffMs) break;
         batch.del(p.changes + key);
-        batch.del(p.changesByRoom + changeIndexKey(c.roomId, seq));
-        const user = userOfChange(c);
-        if (user !== undefined) batch.del(p.changesByUser + changeIndexKey(user, seq));
-        n++;
+        const { rooms, users } = indexIdsOf(page.drafts);
+        for (const room of rooms) batch.del(p.changesByRoom + changeIndexKey(room, page.firstSeq));
+        for (const user of users) batch.del(p.changesByUser + changeIndexKey(user, page.firstSeq));
+        n += page.drafts.length;
       }
       return n === 0 ? undefined : () => undefined;
     });

@@ -219,4 +219,39 @@ describe('change log', () => {
     expect(second.changes[0]!.cursor > first.changes.at(-1)!.cursor).toBe(true);
     expect((await again.changes.after(first.changes.at(-1)!.cursor)).map((c) => c.cursor)).toEqual([second.changes[0]!.cursor]);
   });
+
+  it('stores one response\'s changes as one page: at most one key per change, and cursors inside a page read on exactly', async () => {
+    const { store, pipeline, all, s, dir } = await setup();
+    await pipeline.process(s.response({ [R]: { timeline: [s.member(BOT, 'join')] }, '!q:x': { timeline: [s.member(BOT, 'join')] } }));
+    const before = (await all()).length;
+    const users = ['@a:x', '@b:x', '@c:x', '@d:x', '@e:x'];
+    const r = await pipeline.process(
+      s.response({ [R]: { timeline: users.slice(0, 4).map((u) => s.member(u, 'join')) }, '!q:x': { timeline: [s.member(users[4]!, 'join')] } }),
+    );
+    expect(r.changes).toHaveLength(5);
+    const cursors = (await all()).map((c) => c.cursor);
+    expect(cursors.slice(before)).toEqual(r.changes.map((c) => c.cursor));
+    // After a cursor in the middle of the page: the rest of that page, no more, no less.
+    expect((await store.changes.after(r.changes[1]!.cursor)).map((c) => c.cursor)).toEqual(r.changes.slice(2).map((c) => c.cursor));
+    expect((await store.changes.after(r.changes[1]!.cursor, 2)).map((c) => c.cursor)).toEqual(r.changes.slice(2, 4).map((c) => c.cursor));
+    // History before a cursor in the middle of the page, per room and per user.
+    const older = await store.changes.history({ room: R as RoomId, before: r.changes[2]!.cursor, limit: 3 });
+    expect(older.map((c) => c.cursor)).toEqual([r.changes[1]!.cursor, r.changes[0]!.cursor, cursors[0]]);
+    expect((await store.changes.history({ user: '@b:x' as UserId })).map((c) => c.cursor)).toEqual([r.changes[1]!.cursor]);
+    expect(await store.changes.history({ user: '@b:x' as UserId, before: r.changes[1]!.cursor })).toEqual([]);
+    await store.close();
+    stores.length = 0;
+    // On disk: one page, two room entries, five user entries — seven keys for five changes, plus meta.
+    const { ClassicLevel } = await import('classic-level');
+    const db = new ClassicLevel<string, string>(`${dir}/leveldb`);
+    const count = async (name: string) => (await db.sublevel(name).keys().all()).length;
+    try {
+      const pagesBefore = 1;
+      expect(await count('changes')).toBe(pagesBefore + 1);
+      expect(await count('changes-by-room')).toBe(2 + 2);
+      expect(await count('changes-by-user')).toBe(1 + 5);
+    } finally {
+      await db.close();
+    }
+  });
 });
