@@ -12,7 +12,7 @@ import { META_KEYS, type KeyValue } from './meta-keys.js';
 import { migrate1to2, type MigrateOptions } from './migrate.js';
 import { Rooms } from './rooms.js';
 import { convertingErrors, storeError } from './store-errors.js';
-import { markCount, type CommitPlan, type SyncStore } from './sync-store.js';
+import { guardEntryCount, type CommitPlan, type SyncStore } from './sync-store.js';
 import { WriteLock } from './write-lock.js';
 
 export type { KeyValue } from './meta-keys.js';
@@ -226,7 +226,7 @@ export class Store implements SyncStore {
           guardCount: this.guard.count(),
           nextSeq: () => this.#commitSeq++,
         });
-        return n > 0 ? () => this.guard.added(markCount(plan.marks)) : undefined;
+        return n > 0 ? () => this.guard.added(guardEntryCount(plan)) : undefined;
       }),
     ).catch((err: unknown) => Promise.reject(storeError(err, this.dataDir, 'use')));
   }

@@ -29,7 +29,15 @@ export interface CommitPlan {
   syncToken?: string;
   /** Other meta entries that must land with this commit and not before it (pending invites). */
   meta?: readonly MetaWrite[];
+  /** The appservice transaction this commit completes, remembered like a guard mark (see txnKey). */
+  transaction?: TransactionRef;
   now: number;
+}
+
+/** An appservice transaction: the registration it was sent to and its `txnId`. */
+export interface TransactionRef {
+  registrationId: string;
+  txnId: string;
 }
 
 /** What the guard answers: whether earlier commits marked events. */
@@ -67,4 +75,9 @@ export function markCount(marks: readonly RoomEvents[]): number {
   let n = 0;
   for (const room of marks) n += room.eventIds.length;
   return n;
+}
+
+/** Number of guard entries a plan writes: its marks and its transaction, if any. */
+export function guardEntryCount(plan: Pick<CommitPlan, 'marks' | 'transaction'>): number {
+  return markCount(plan.marks) + (plan.transaction === undefined ? 0 : 1);
 }

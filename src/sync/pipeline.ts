@@ -5,7 +5,7 @@ import { memberReads, planRoom, type RoomEntry, type RoomSummary, type StoreOp }
 import type { MemberState, RoomInfo } from '../state/room-info.js';
 import { directContentIn, invitesOf, roomBlocksOf, sectionsOf, type BodyIssue, type Invite } from '../state/sync-body.js';
 import { META_KEYS } from '../store/meta-keys.js';
-import type { MetaWrite, RoomEvents, SyncStore } from '../store/sync-store.js';
+import type { MetaWrite, RoomEvents, SyncStore, TransactionRef } from '../store/sync-store.js';
 
 /** An event processed for the first time, handed to effects after its commit. */
 export interface FreshEvent {
@@ -71,6 +71,11 @@ export interface ProcessOptions {
    * what must be on disk exactly when the token moves past them (the pending-invite list).
    */
   metaWithToken?: (invites: readonly Invite[]) => readonly MetaWrite[];
+  /**
+   * The appservice transaction the body came in (a body with no `next_batch`): recorded in the
+   * response's last batch, where a sync token would go, so that its retry is known as done.
+   */
+  transaction?: TransactionRef;
 }
 
 interface PendingRoom {
@@ -213,7 +218,7 @@ export class Pipeline {
     const meta = [...(options.metaWithToken?.(result.invites) ?? [])];
     // Once per pipeline: who the store's rooms are named for (`inspect` has no bot id of its own).
     if (!this.#botRecorded) meta.push({ key: META_KEYS.botUserId, value: () => this.#bot });
-    await this.#store.commit({ marks, ops, now, syncToken: sections.nextBatch, meta });
+    await this.#store.commit({ marks, ops, now, syncToken: sections.nextBatch, meta, transaction: options.transaction });
     this.#botRecorded = true;
     result.tokenCommitted = sections.nextBatch !== undefined;
     // A room rebuilt from this response (the bot's join) is complete as of its end; Synapse marks
