@@ -98,6 +98,18 @@ describe('daemon in appservice mode', () => {
     expect(await h.metric('roomkeeper_appservice_transactions_total', { outcome: 'duplicate' })).toBe(1);
   });
 
+  it('applies concurrent PUTs of one txnId once', async () => {
+    await h.start({ ROOMKEEPER_HTTP_LISTEN: '127.0.0.1:0' });
+    const alice = talk.user('alice');
+    const room = await talk.room(alice);
+    const applied = await h.metric('roomkeeper_appservice_transactions_total', { outcome: 'applied' });
+    const msg = { room_id: room, type: 'm.room.message', event_id: '$concurrent', sender: alice, origin_server_ts: 1, content: { body: 'hi' } };
+    const answers = await Promise.all([put('c1', { events: [msg] }), put('c1', { events: [msg] }), put('c1', { events: [msg] })]);
+    expect(answers.map((a) => a.status)).toEqual([200, 200, 200]);
+    expect(await h.metric('roomkeeper_appservice_transactions_total', { outcome: 'applied' })).toBe(applied + 1);
+    expect(await h.metric('roomkeeper_appservice_transactions_total', { outcome: 'duplicate' })).toBe(2);
+  });
+
   it('answers the user and alias queries 404 and a ping 200', async () => {
     await h.start();
     const url = h.daemon!.appserviceUrl!;

@@ -53,6 +53,7 @@ export class AppservicePusher {
   #duplicateNext = false;
   #mangleNext: ((body: JsonObject) => unknown) | undefined;
   #extraNext: JsonObject | undefined;
+  #loseNextAck = false;
   readonly #unsubscribe: () => void;
 
   constructor(model: FakeMatrixModel, options: AppservicePushOptions) {
@@ -88,6 +89,15 @@ export class AppservicePusher {
   /** Replaces the body of the next transaction's first attempt by what `fn` returns. */
   mangleNext(fn: (body: JsonObject) => unknown): void {
     this.#mangleNext = fn;
+  }
+
+  /**
+   * Treats the next 200 as lost (as when the appservice dies between its commit and its answer):
+   * the transaction is sent again, with the same txnId, until a later 200, once `resume()` is
+   * called (pushing pauses when the answer is lost).
+   */
+  loseNextAck(): void {
+    this.#loseNextAck = true;
   }
 
   /** Adds these fields (e.g. `ephemeral`) to the next transaction's body. */
@@ -186,7 +196,11 @@ export class AppservicePusher {
         });
         const text = await res.text();
         txn.attempts.push({ status: res.status, body: text === '' ? undefined : (JSON.parse(text) as unknown) });
-        if (res.status === 200) {
+        if (res.status === 200 && this.#loseNextAck) {
+          this.#loseNextAck = false;
+          txn.attempts.at(-1)!.error = 'answer lost on purpose';
+          this.#paused = true;
+        } else if (res.status === 200) {
           txn.done = true;
           return;
         }
@@ -194,6 +208,7 @@ export class AppservicePusher {
         txn.attempts.push({ error: err instanceof Error ? err.message : String(err) });
       }
       await new Promise((resolve) => setTimeout(resolve, this.#options.retryMs));
+      while (this.#paused && !this.#closed) await new Promise((resolve) => setTimeout(resolve, 10));
     }
   }
 }
