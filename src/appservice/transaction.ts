@@ -96,6 +96,15 @@ export function roomsJoinedIn(grouped: TransactionRooms, isTracked: (roomId: Roo
   return out;
 }
 
+/**
+ * Whether a room's `/state` shows the bot joined. A homeserver answers a former member with the
+ * state as of its leave: such a state is no room the bot is in, and the transaction that carries
+ * the leave purges the room anyway.
+ */
+export function showsJoined(state: readonly unknown[], botUserId: UserId): boolean {
+  return state.some((e) => isJsonObject(e) && e.type === 'm.room.member' && e.state_key === botUserId && isJsonObject(e.content) && e.content.membership === 'join');
+}
+
 /** What `transactionBody` needs besides the events. */
 export interface TransactionBodyOptions {
   /** Whether the store tracks the room (the bot is in it as far as we know). */

@@ -1,5 +1,5 @@
 import type { TransactionHandler, TransactionOutcome } from '../appservice/listener.js';
-import { roomsJoinedIn, roomsOfTransaction, transactionBody } from '../appservice/transaction.js';
+import { roomsJoinedIn, roomsOfTransaction, showsJoined, transactionBody } from '../appservice/transaction.js';
 import type { Metrics } from '../http/metrics.js';
 import type { Logger } from '../log.js';
 import { errcodeOf } from '../matrix/homeserver-error.js';
@@ -67,7 +67,11 @@ export function createTransactionSink(options: TransactionSinkOptions): Transact
       const stateOf = new Map<RoomId, unknown[]>();
       for (const roomId of roomsJoinedIn(grouped, isTracked)) {
         try {
-          stateOf.set(roomId, await options.roomState(roomId));
+          const state = await options.roomState(roomId);
+          // Left since (the homeserver then answers with the state as of the leave): the room
+          // is applied from the transaction alone, and the leave, in this or a later one, purges it.
+          if (showsJoined(state, botUserId)) stateOf.set(roomId, state);
+          else log.info({ txnId, roomId }, 'the bot already left a room it joined; applied without its state');
         } catch (err) {
           // Kicked since: the transaction's own leave or a later one purges the room. Anything
           // else fails the transaction, and the homeserver sends it again.
@@ -77,6 +81,10 @@ export function createTransactionSink(options: TransactionSinkOptions): Transact
       }
 
       const body = transactionBody(grouped, { isTracked, stateOf });
+      if (log.isLevelEnabled('debug')) {
+        const rooms = body.rooms as Record<'join' | 'leave' | 'invite', Record<string, unknown>>;
+        log.debug({ txnId, join: Object.keys(rooms.join), leave: Object.keys(rooms.leave), invite: Object.keys(rooms.invite), stateRead: [...stateOf.keys()] }, 'appservice transaction decoded');
+      }
       const result = await pipeline.process(body, { transaction, metaWithToken: (list) => pending.record(list) });
       invites.joinsSynced(result.snapshots);
       metrics.observeCommit((performance.now() - started) / 1000);

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { eventsOfTransaction, roomsJoinedIn, roomsOfTransaction, transactionBody } from '../../src/appservice/transaction.js';
+import { eventsOfTransaction, roomsJoinedIn, roomsOfTransaction, showsJoined, transactionBody } from '../../src/appservice/transaction.js';
 import type { RoomId, UserId } from '../../src/state/ids.js';
 import { invitesOf, sectionsOf } from '../../src/state/sync-body.js';
 
@@ -64,5 +64,13 @@ describe('appservice transaction decoder', () => {
       { index: 0, eventId: undefined, type: undefined, reason: 'not an object' },
       { index: 1, eventId: '$x', type: 'm.room.message', reason: 'no valid room_id' },
     ]);
+  });
+});
+
+describe('showsJoined', () => {
+  it('is true only when the state holds the bot joined', () => {
+    expect(showsJoined([member(R, bot, 'join')], bot)).toBe(true);
+    expect(showsJoined([member(R, bot, 'leave', 'join'), member(R, '@a:x', 'join')], bot)).toBe(false);
+    expect(showsJoined([null, 1], bot)).toBe(false);
   });
 });

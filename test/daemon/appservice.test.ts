@@ -57,6 +57,19 @@ describe('daemon in appservice mode', () => {
     expect(doc).toEqual(h.expected());
   });
 
+  it('forgets a room the bot is kicked from while the state for its join is being read', async () => {
+    await h.start();
+    const alice = talk.user('alice');
+    h.hs.failNext('state', { delayMs: 300 });
+    const room = h.hs.createRoom(alice, { name: 'Brief', invite: [h.hs.botUserId] });
+    await h.hs.waitFor(() => h.hs.membership(room, h.hs.botUserId) === 'join', 10_000, 'bot joined');
+    h.hs.kick(room, alice, h.hs.botUserId);
+    await h.caughtUp();
+    expect(h.logged('could not read the state of a room the bot joined; applied without it')).toHaveLength(1);
+    await h.stop();
+    expect((await h.inspect()).rooms).toEqual([]);
+  });
+
   it('answers a command in a DM privately', async () => {
     await h.start();
     const alice = talk.user('alice');
