@@ -90,7 +90,8 @@ export async function startAppserviceListener(options: AppserviceListenerOptions
   const inflight = new Set<Promise<void>>();
   const server = createServer((req, res) => {
     const work = handle(req, res).catch((err: unknown) => {
-      log.warn({ err, path: req.url }, 'appservice response failed');
+      // The path only: the legacy query string carries the hs_token.
+      log.warn({ err, path: (req.url ?? '').split('?', 1)[0] }, 'appservice response failed');
       res.destroy();
     });
     inflight.add(work);
