@@ -94,10 +94,10 @@ async function timed(dir: string, run: () => Promise<{ events: number; batches: 
 
 /**
  * Transaction ingest beside /sync replay of the same events: the small workload (1,000 rooms ×
- * 100 members) three ways, each into a fresh data dir in this one process.
+ * 100 members; `appservice-1m`: the big one, 10,000 rooms) three ways, each into a fresh data
+ * dir in this one process.
  */
-export async function appservice(plan: Plan, base: string): Promise<AppserviceResult> {
-  const spec = plan.small;
+export async function appservice(plan: Plan, base: string, spec: WorkloadSpec = plan.small): Promise<AppserviceResult> {
   const dirs = await Promise.all([0, 1, 2].map((i) => mkdtemp(join(base, `appservice-${i}-`))));
   try {
     const sync = await timed(dirs[0]!, async () => {
@@ -142,5 +142,47 @@ export async function appservice(plan: Plan, base: string): Promise<AppserviceRe
     return { sync, sink, http, eventsPerTransaction: EVENTS_PER_TRANSACTION, peakRssMb: peakRssMb() };
   } finally {
     await Promise.all(dirs.map((d) => rm(d, { recursive: true, force: true })));
+  }
+}
+
+export interface GuardBytesResult {
+  events: number;
+  eventsPerS: number;
+  cpuUsPerEvent: number;
+  /** Data dir size per event once closed: one guard mark and its share of the time index. */
+  bytesPerEvent: number;
+}
+
+/**
+ * What an ordinary event (a message: no state) costs on disk: `events` messages in 10 rooms,
+ * 100 per room and body, through the pipeline into a fresh data dir.
+ */
+export async function guardBytes(plan: Plan, base: string): Promise<GuardBytesResult> {
+  const events = plan.quick ? 10_000 : 500_000;
+  const dir = await mkdtemp(join(base, 'guard-bytes-'));
+  try {
+    const store = await Store.open(dir, { create: true });
+    const pipeline = new Pipeline(store, { botUserId, log: silentLogger() });
+    let n = 0;
+    const result = await timed(dir, async () => {
+      while (n < events) {
+        const rooms: Record<string, unknown> = {};
+        for (let r = 0; r < 10; r++) {
+          const timeline = [];
+          for (let i = 0; i < 100; i++, n++) {
+            // Event ids as servers make them: random, incompressible.
+            const eventId = `$${n.toString(36)}${Math.random().toString(36).slice(2, 14)}${Math.random().toString(36).slice(2, 14)}`;
+            timeline.push({ type: 'm.room.message', event_id: eventId, sender: `@user${i}:bench.example`, origin_server_ts: 1_700_000_000_000 + n, content: { msgtype: 'm.text', body: 'hello' } });
+          }
+          rooms[`!room${r}:bench.example`] = { timeline: { events: timeline } };
+        }
+        await pipeline.process({ rooms: { join: rooms } });
+      }
+      await store.close();
+      return { events: n, batches: n / 1000 };
+    });
+    return { events: n, eventsPerS: result.eventsPerS, cpuUsPerEvent: result.cpuUsPerEvent, bytesPerEvent: (result.diskMb * 1024 * 1024) / n };
+  } finally {
+    await rm(dir, { recursive: true, force: true });
   }
 }
