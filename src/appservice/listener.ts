@@ -1,6 +1,5 @@
-import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
-import type { AddressInfo } from 'node:net';
-import { RoomkeeperError } from '../errors.js';
+import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
+import { listenForUrl } from '../http/server.js';
 import type { Logger } from '../log.js';
 import { SEP } from '../store/keys.js';
 import { isHsToken, tokenOf } from './token.js';
@@ -100,11 +99,8 @@ export async function startAppserviceListener(options: AppserviceListenerOptions
   // A homeserver waits for the answer (the commit); it is the request's headers that must be quick.
   server.headersTimeout = 30_000;
   server.requestTimeout = 0;
-  await listen(server, options.host, options.port);
+  const url = await listenForUrl(server, options.host, options.port, 'appservice');
   server.on('error', (err) => log.error({ err }, 'appservice listener error'));
-  const address = server.address() as AddressInfo;
-  const host = address.family === 'IPv6' ? `[${address.address}]` : address.address;
-  const url = `http://${host}:${address.port}`;
   log.info({ url }, 'appservice listener up');
 
   return {
@@ -225,18 +221,5 @@ function readBody(req: IncomingMessage, max: number): Promise<string | undefined
     req.on('data', onData);
     req.on('end', () => resolve(Buffer.concat(chunks).toString('utf8')));
     req.on('error', reject);
-  });
-}
-
-function listen(server: Server, host: string, port: number): Promise<void> {
-  return new Promise((resolve, reject) => {
-    const onError = (err: NodeJS.ErrnoException) => {
-      reject(new RoomkeeperError('CONFIG_INVALID', `appservice: cannot listen on ${host}:${port}: ${err.code ?? err.message}`, { cause: err }));
-    };
-    server.once('error', onError);
-    server.listen(port, host, () => {
-      server.off('error', onError);
-      resolve();
-    });
   });
 }

@@ -1,33 +1,15 @@
 import { startAppserviceListener, type AppserviceListener } from '../appservice/listener.js';
 import type { AppserviceConfig } from '../config/index.js';
 import { RoomkeeperError } from '../errors.js';
-import type { Metrics } from '../http/metrics.js';
-import type { Logger } from '../log.js';
-import type { Serial } from '../serial.js';
-import type { RoomId, UserId } from '../state/ids.js';
-import type { Store } from '../store/store.js';
-import type { Pipeline } from '../sync/pipeline.js';
-import type { Effects } from './effects.js';
+import type { UserId } from '../state/ids.js';
 import type { Readiness } from './health-endpoint.js';
-import type { InviteService } from './invite-service.js';
-import type { PendingInvites } from './pending-invites.js';
-import { createTransactionSink } from './transaction-sink.js';
+import { createTransactionSink, type TransactionSinkOptions } from './transaction-sink.js';
 
-export interface AppserviceModeOptions {
+export interface AppserviceModeOptions extends Omit<TransactionSinkOptions, 'registrationId'> {
   appservice: AppserviceConfig;
-  pipeline: Pipeline;
-  store: Store;
-  exclusive: Serial;
-  pending: PendingInvites;
-  invites: InviteService;
-  effects: Effects;
-  metrics: Metrics;
   readiness: Readiness;
-  botUserId: UserId;
-  roomState: (roomId: RoomId) => Promise<unknown[]>;
   /** Start-up reconciliation (config `reconcile.onStart`), queued behind nothing: there is no first sync to wait for. */
   reconcileOnStart?: () => Promise<unknown>;
-  log: Logger;
   now: () => number;
 }
 
@@ -56,19 +38,7 @@ export async function startAppserviceMode(options: AppserviceModeOptions): Promi
     hsToken: appservice.hsToken,
     log,
     onRejected: () => options.metrics.countTransaction('rejected'),
-    onTransaction: createTransactionSink({
-      pipeline: options.pipeline,
-      store: options.store,
-      exclusive: options.exclusive,
-      pending: options.pending,
-      invites: options.invites,
-      effects: options.effects,
-      metrics: options.metrics,
-      botUserId,
-      registrationId: appservice.id,
-      roomState: options.roomState,
-      log: log.child({ mod: 'appservice' }),
-    }),
+    onTransaction: createTransactionSink({ ...options, registrationId: appservice.id, log: log.child({ mod: 'appservice' }) }),
   });
   const upAt = options.now();
   readiness.maxSyncAgeMs = Infinity;

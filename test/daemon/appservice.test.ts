@@ -181,6 +181,13 @@ describe('daemon in appservice mode', () => {
     expect(await h.inspect()).toEqual(h.expected());
   });
 
+  it('refuses to start when the appservice token acts as another user than senderLocalpart', async () => {
+    await expect(h.launch({}, { yaml: 'appservice:\n  port: 0\n  senderLocalpart: someone-else\n' })).rejects.toMatchObject({
+      code: 'CONFIG_INVALID',
+      message: expect.stringContaining('appservice.senderLocalpart: the appservice token acts as @roomkeeper:fake.test') as unknown,
+    });
+  });
+
   it('is ready once the listener is up, before any transaction', async () => {
     await h.start({ ROOMKEEPER_HTTP_LISTEN: '127.0.0.1:0' });
     const res = await fetch(`${h.daemon!.httpUrl}/readyz`);
