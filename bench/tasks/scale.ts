@@ -35,7 +35,7 @@ export async function scalePoint(plan: Plan, base: string, scale: number): Promi
   const spec = bigSpec(plan.quick ? scale / 50 : scale);
   const dir = await mkdtemp(join(base, 'scale-'));
   try {
-    const store = await Store.open(dir);
+    const store = await Store.open(dir, { create: true });
     const pipeline = new Pipeline(store, { botUserId, log: silentLogger() });
     const t = await drive(pipeline, initialStream(spec));
     const peak = peakRssMb();
