@@ -11,6 +11,7 @@ import { makePlan } from './plan.js';
 import { generate } from './tasks/generate.js';
 import { queryTargets } from './workload.js';
 import { simpleFs, sqlite } from './tasks/alternatives.js';
+import { appservice, guardBytes } from './tasks/appservice.js';
 import { leveldbCeiling, memoryCeiling } from './tasks/ceilings.js';
 import { prune } from './tasks/prune.js';
 import { changes } from './tasks/changes.js';
@@ -18,7 +19,7 @@ import { queries } from './tasks/queries.js';
 import { replayBig, replaySmall } from './tasks/replay.js';
 import { scalePoint } from './tasks/scale.js';
 
-const TASKS = ['generate', 'replay-big', 'queries', 'changes', 'prune', 'replay-small', 'ceiling', 'memory', 'sqlite', 'simplefs', 'scale-0.1', 'scale-1', 'scale-5'] as const;
+const TASKS = ['generate', 'replay-big', 'queries', 'changes', 'prune', 'replay-small', 'ceiling', 'memory', 'sqlite', 'simplefs', 'appservice', 'appservice-1m', 'guard-bytes', 'scale-0.1', 'scale-1', 'scale-5'] as const;
 type TaskName = (typeof TASKS)[number];
 
 async function runTask(task: TaskName, dir: string, quick: boolean): Promise<unknown> {
@@ -46,6 +47,13 @@ async function runTask(task: TaskName, dir: string, quick: boolean): Promise<unk
       return sqlite(plan, dir, hubs);
     case 'simplefs':
       return simpleFs(plan, dir);
+    case 'appservice':
+      return appservice(plan, dir);
+    case 'guard-bytes':
+      return guardBytes(plan, dir);
+    case 'appservice-1m':
+      // By hand only (~3 min): the full suite runs the small workload.
+      return appservice(plan, dir, plan.big);
     case 'scale-0.1':
     case 'scale-1':
     case 'scale-5':

@@ -23,6 +23,7 @@ import { makePlan, paths } from './plan.js';
 import type { GenerateResult } from './tasks/generate.js';
 import { queryTargets } from './workload.js';
 import type { SimpleFsPoint, SqliteResult } from './tasks/alternatives.js';
+import type { AppserviceResult } from './tasks/appservice.js';
 import type { CeilingResult, MemoryResult } from './tasks/ceilings.js';
 import type { PruneResult } from './tasks/prune.js';
 import type { ChangesResult } from './tasks/changes.js';
@@ -71,7 +72,7 @@ function task<T>(name: string): Promise<T> {
 
 let child = '';
 let generated: GenerateResult, big: ReplayResult, opened: QueriesResult, pruned: PruneResult, small: ReplayResult, logged: ChangesResult;
-let ceiling: CeilingResult, memory: MemoryResult, sql: SqliteResult, simple: SimpleFsPoint[];
+let ceiling: CeilingResult, memory: MemoryResult, sql: SqliteResult, simple: SimpleFsPoint[], feeds: AppserviceResult;
 const curve: ScalePoint[] = [];
 const t0 = performance.now();
 try {
@@ -91,6 +92,7 @@ try {
   sql = await task<SqliteResult>('sqlite');
   await rm(dirs.sqliteData, { recursive: true, force: true });
   simple = await task<SimpleFsPoint[]>('simplefs');
+  feeds = await task<AppserviceResult>('appservice');
   // Last: the 5M point writes ~1 GB and takes a minute or two; each point is a process of its own.
   for (const point of ['scale-0.1', 'scale-1', 'scale-5']) curve.push(await task<ScalePoint>(point));
 } finally {
@@ -138,6 +140,13 @@ const json = {
   open_to_ready_ms_at_1m: round(opened.openToReadyMs, 1),
   change_log_changes: logged.changes,
   changes_read_per_s: round(changesPerS),
+  appservice: {
+    sync_events_per_s: round(feeds.sync.eventsPerS),
+    sink_events_per_s: round(feeds.sink.eventsPerS),
+    http_events_per_s: round(feeds.http.eventsPerS),
+    http_transactions_per_s: round((feeds.http.eventsPerS / feeds.http.events) * feeds.http.batches, 1),
+    cpu_us_per_event: { sync: round(feeds.sync.cpuUsPerEvent, 1), sink: round(feeds.sink.cpuUsPerEvent, 1), http: round(feeds.http.cpuUsPerEvent, 1) },
+  },
   scale_curve: curve.map((p) => ({
     member_events: p.memberEvents,
     events_per_s: round(p.eventsPerS),
@@ -258,6 +267,12 @@ function table(): string {
   row('on-disk size of the data dir', `${num(mb(big.diskBytes), 1)} MB`);
   row('open-to-ready (Store.open → sync token read)', `${num(opened.openToReadyMs, 1)} ms`);
   row('peak RSS: memory ceiling / sqlite process', `${num(memory.rssMb, 0)} MB`, `${num(sql.rssMb, 0)} MB`);
+
+  head('Appservice transactions vs /sync, small workload', 'events/s', 'batches', 'CPU µs/event', 'disk MB');
+  row('/sync bodies through Pipeline.process', num(feeds.sync.eventsPerS), num(feeds.sync.batches), num(feeds.sync.cpuUsPerEvent, 1), num(feeds.sync.diskMb, 0));
+  row(`${feeds.eventsPerTransaction}-event transactions, transaction sink`, num(feeds.sink.eventsPerS), num(feeds.sink.batches), num(feeds.sink.cpuUsPerEvent, 1), num(feeds.sink.diskMb, 0));
+  row('  same, PUT one at a time over loopback HTTP', num(feeds.http.eventsPerS), num(feeds.http.batches), num(feeds.http.cpuUsPerEvent, 1), num(feeds.http.diskMb, 0));
+  out.push(`  HTTP: ${num((feeds.http.eventsPerS / feeds.http.events) * feeds.http.batches, 0)} transactions/s, the sender in the same process (its CPU is counted too); peak RSS ${num(feeds.peakRssMb, 0)} MB.`);
 
   head('Scale curve: cold replay, bodies made in memory', 'events/s', 'CPU µs/ev', 'peak RSS MB', 'steady RSS MB', 'disk MB', 'open→ready ms');
   for (const p of curve) {

@@ -4,6 +4,7 @@ import { doctor, formatChecks } from './cli/doctor.js';
 import { inspectCommand, type InspectFlags } from './cli/inspect-command.js';
 import { drained, type Io } from './cli/io.js';
 import { pruneCommand } from './cli/prune-command.js';
+import { registrationCommand, type RegistrationFlags } from './cli/registration.js';
 import { maxLineLength, replayCommand, type ReplayFlags } from './cli/replay-command.js';
 import { DEFAULT_MAX_LINE_BYTES } from './cli/replay.js';
 import { run } from './cli/run.js';
@@ -19,6 +20,7 @@ Examples:
   roomkeeper doctor -c config.yaml
   roomkeeper inspect --data-dir ./data room '!abc:example.org' --json
   roomkeeper replay --data-dir ./data --user-id @bot:example.org recorded.jsonl
+  roomkeeper registration --url http://127.0.0.1:9000 --out roomkeeper-registration.yaml
 
 Exit codes:
   0  ok
@@ -125,6 +127,18 @@ function program(io: Io, exit: { code: number; usage?: Command }): Command {
     .option('--force', 'allow an age under 1h')
     .action(async (flags: { dataDir: string; olderThan: string; changesOlderThan?: string; force?: boolean }) => {
       exit.code = await pruneCommand(flags, io);
+    });
+
+  withUsage(root.command('registration'))
+    .description('write an appservice registration file for the homeserver, and print the config that matches it')
+    .requiredOption('--url <url>', 'where the homeserver reaches roomkeeper, e.g. http://127.0.0.1:9000')
+    .requiredOption('-o, --out <file>', 'the registration file to write (mode 0600)')
+    .option('--id <id>', "the registration's id", 'roomkeeper')
+    .option('--localpart <localpart>', "the bot's localpart (sender_localpart)", 'roomkeeper')
+    .option('--server-name <name>', "the homeserver's server name: the namespace is then exactly the bot's user id")
+    .option('--force', 'replace an existing file')
+    .action((flags: RegistrationFlags) => {
+      exit.code = registrationCommand(flags, io);
     });
 
   withUsage(root.command('doctor'))

@@ -7,6 +7,7 @@ import { parse as parseYaml } from 'yaml';
 import { z } from 'zod';
 import { configEnvVars, configSchema, loadConfig, redactConfig } from '../src/config/index.js';
 import { isRoomkeeperError } from '../src/errors.js';
+import { appserviceSecretSources } from '../src/config/schema.js';
 
 const repoRoot = fileURLToPath(new URL('..', import.meta.url));
 const examplePath = join(repoRoot, 'config.example.yaml');
@@ -255,10 +256,11 @@ describe('config', () => {
 
   it('documents every field and environment variable in the example file', () => {
     const text = readFileSync(examplePath, 'utf8');
-    const expected = fieldPaths(configSchema).filter((path) => !['accessToken', 'accessTokenFile', 'userId', 'password', 'passwordFile'].includes(path));
+    const secrets = ['accessToken', 'accessTokenFile', 'userId', 'password', 'passwordFile', ...appserviceSecretSources.map((f) => `appservice.${f}`)];
+    const expected = fieldPaths(configSchema).filter((path) => !secrets.includes(path));
 
     expect(leafPaths(parseYaml(text)).sort()).toEqual(expected.sort());
-    for (const field of ['accessToken', 'accessTokenFile', 'userId', 'password', 'passwordFile']) {
+    for (const field of ['accessToken', 'accessTokenFile', 'userId', 'password', 'passwordFile', ...appserviceSecretSources]) {
       expect(text).toContain(`# ${field}:`);
     }
     for (const name of configEnvVars) expect(text).toContain(name);

@@ -1,4 +1,5 @@
-import { configFileOf, tryLoadConfig, type Config } from '../config/index.js';
+import { createServer } from 'node:net';
+import { configFileOf, tryLoadConfig, type AppserviceConfig, type Config } from '../config/index.js';
 import { isRoomkeeperError } from '../errors.js';
 import { probeVersions, probeWhoAmI } from '../matrix/probe.js';
 import { cryptoAvailability } from '../matrix/sdk.js';
@@ -82,9 +83,30 @@ export async function doctor(configFile: string | undefined, env: NodeJS.Process
     checks.push(await checkToken(config, versions.ok));
   }
 
+  if (config.appservice !== undefined) checks.push(...(await checkAppservice(config.appservice)));
   checks.push(...(await checkDataDir(config.dataDir)));
 
   checks.push(checkCrypto(config));
+  return checks;
+}
+
+/** The appservice section: the two tokens differ, and the listener's address is free to listen on. */
+async function checkAppservice(appservice: AppserviceConfig): Promise<Check[]> {
+  const checks: Check[] = [];
+  if (appservice.hsToken === appservice.asToken) {
+    checks.push({ name: 'appservice', status: 'fail', detail: 'hsToken and asToken are the same', hint: 'roomkeeper registration writes two different ones' });
+  }
+  const where = `${appservice.host}:${appservice.port}`;
+  const problem = await new Promise<string | undefined>((resolve) => {
+    const server = createServer();
+    server.once('error', (err: NodeJS.ErrnoException) => resolve(err.code ?? err.message));
+    server.listen(appservice.port, appservice.host, () => server.close(() => resolve(undefined)));
+  });
+  checks.push(
+    problem === undefined
+      ? { name: 'appservice', status: 'ok', detail: `registration ${appservice.id}, bot ${appservice.senderLocalpart}; the listener can listen on ${where}` }
+      : { name: 'appservice', status: 'fail', detail: `the listener cannot listen on ${where}: ${problem}`, hint: problem === 'EADDRINUSE' ? 'the daemon is running, or another process has the port' : 'check appservice.host and appservice.port' },
+  );
   return checks;
 }
 
@@ -94,7 +116,15 @@ async function checkToken(config: Config, homeserverAnswers: boolean): Promise<C
   }
   if (!homeserverAnswers) return { name: 'token', status: 'skip', detail: 'homeserver unreachable' };
   const who = await probeWhoAmI(config.homeserverUrl, config.auth.accessToken);
-  return who.ok ? { name: 'token', status: 'ok', detail: who.detail } : { name: 'token', status: 'fail', detail: who.detail, hint: who.hint };
+  if (!who.ok) {
+    const hint = config.appservice === undefined ? who.hint : "the homeserver does not know the appservice's as_token: add the registration file to app_service_config_files and restart it";
+    return { name: 'token', status: 'fail', detail: who.detail, hint };
+  }
+  const localpart = who.userId?.slice(1, who.userId.indexOf(':'));
+  if (config.appservice !== undefined && localpart !== config.appservice.senderLocalpart) {
+    return { name: 'token', status: 'fail', detail: `the as_token acts as ${who.userId}, not as ${config.appservice.senderLocalpart}`, hint: "set appservice.senderLocalpart to the registration's sender_localpart" };
+  }
+  return { name: 'token', status: 'ok', detail: who.detail };
 }
 
 function checkCrypto(config: Config): Check {

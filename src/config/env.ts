@@ -24,6 +24,11 @@ export const envVars: Readonly<Record<string, EnvVar>> = {
   ROOMKEEPER_PASSWORD: { path: ['password'], parse: asIs },
   ROOMKEEPER_PASSWORD_FILE: { path: ['passwordFile'], parse: asIs },
   ROOMKEEPER_DATA_DIR: { path: ['dataDir'], parse: asIs },
+  ROOMKEEPER_MODE: { path: ['mode'], parse: asIs },
+  ROOMKEEPER_APPSERVICE_HS_TOKEN: { path: ['appservice', 'hsToken'], parse: asIs },
+  ROOMKEEPER_APPSERVICE_HS_TOKEN_FILE: { path: ['appservice', 'hsTokenFile'], parse: asIs },
+  ROOMKEEPER_APPSERVICE_AS_TOKEN: { path: ['appservice', 'asToken'], parse: asIs },
+  ROOMKEEPER_APPSERVICE_AS_TOKEN_FILE: { path: ['appservice', 'asTokenFile'], parse: asIs },
   ROOMKEEPER_COMMAND_PREFIX: { path: ['commandPrefix'], parse: asIs },
   ROOMKEEPER_ADMINS: { path: ['admins'], parse: (text) => ({ ok: true, value: commaList(text) }) },
   ROOMKEEPER_AUTO_JOIN: {

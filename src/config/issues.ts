@@ -6,10 +6,14 @@ import { closest, joinOr, renderPath, show, type Path } from './text.js';
 import { lookup } from './tree.js';
 
 const secretFields: ReadonlySet<PropertyKey> = new Set(['accessToken', 'password']);
+const appserviceSecretFields: ReadonlySet<PropertyKey> = new Set(['hsToken', 'asToken']);
 
 function showAt(path: Path, input: unknown): string {
-  const [first] = path;
-  return path.length === 1 && first !== undefined && secretFields.has(first) ? 'the value' : show(lookup(input, path));
+  const [first, second] = path;
+  const secret =
+    (path.length === 1 && first !== undefined && secretFields.has(first)) ||
+    (path.length === 2 && first === 'appservice' && second !== undefined && appserviceSecretFields.has(second));
+  return secret ? 'the value' : show(lookup(input, path));
 }
 
 const typeNouns: Record<string, string> = {

@@ -5,10 +5,10 @@ import { formatExactDuration } from '../state/duration.js';
 import { CONFIG_FILE_VAR, readEnv } from './env.js';
 import { readConfigFile } from './file.js';
 import { describeIssues } from './issues.js';
-import { configSchema, secretSources, type Config, type LoginMethod } from './schema.js';
+import { configSchema, secretSources, type AppserviceConfig, type Config, type LoginMethod } from './schema.js';
 import { describeOrigin, resolvePath, type Sources } from './sources.js';
-import { errorCode, show } from './text.js';
-import { isRecord, setPath } from './tree.js';
+import { errorCode, renderPath, show } from './text.js';
+import { isRecord, lookup, setPath } from './tree.js';
 
 /** Where `loadConfig` reads from; `cwd` defaults to the process's working directory. */
 export interface LoadConfigOptions {
@@ -69,8 +69,21 @@ export function tryLoadConfig(options: LoadConfigOptions): ConfigResult {
   // A password may end in spaces; only the line break an editor adds is dropped.
   const passwordFromFile = readSecretFile('passwordFile', merged, sources, problems, (s) => s.replace(/\r?\n$/, ''));
 
+  const hsTokenFromFile = readSecretFile(['appservice', 'hsTokenFile'], merged, sources, problems, (s) => s.trim());
+  const asTokenFromFile = readSecretFile(['appservice', 'asTokenFile'], merged, sources, problems, (s) => s.trim());
+
   if (!parsed.success || problems.length > 0) return { ok: false, problems };
-  const { accessToken, accessTokenFile: _t, password, passwordFile: _p, userId, ...rest } = parsed.data;
+  const { accessToken, accessTokenFile: _t, password, passwordFile: _p, userId, appservice: section, ...rest } = parsed.data;
+  const dataDir = resolvePath(['dataDir'], rest.dataDir, sources);
+
+  if (rest.mode === 'appservice') {
+    const hsToken = section.hsToken ?? hsTokenFromFile;
+    const asToken = section.asToken ?? asTokenFromFile;
+    if (hsToken === undefined || asToken === undefined) throw new TypeError('configSchema let an appservice config through without its tokens');
+    const appservice: AppserviceConfig = { id: section.id, senderLocalpart: section.senderLocalpart, host: section.host, port: section.port, hsToken, asToken };
+    // The bot's client calls use the appservice token; whoami names the sender_localpart user.
+    return { ok: true, config: { ...rest, auth: { method: 'accessToken', accessToken: asToken }, appservice, dataDir } };
+  }
 
   let auth: LoginMethod;
   const token = accessToken ?? accessTokenFromFile;
@@ -82,29 +95,30 @@ export function tryLoadConfig(options: LoadConfigOptions): ConfigResult {
   } else {
     throw new TypeError('configSchema let a config through without a way to log in');
   }
-  return { ok: true, config: { ...rest, auth, dataDir: resolvePath(['dataDir'], rest.dataDir, sources) } };
+  return { ok: true, config: { ...rest, auth, dataDir } };
 }
 
 function readSecretFile(
-  field: 'accessTokenFile' | 'passwordFile',
+  field: 'accessTokenFile' | 'passwordFile' | readonly ['appservice', 'hsTokenFile' | 'asTokenFile'],
   merged: Record<string, unknown>,
   sources: Sources,
   problems: string[],
   clean: (text: string) => string,
 ): string | undefined {
-  const given = merged[field];
+  const at = typeof field === 'string' ? [field] : [...field];
+  const given = lookup(merged, at);
   if (typeof given !== 'string' || given === '') return undefined;
-  const path = resolvePath([field], given, sources);
+  const path = resolvePath(at, given, sources);
   let text: string;
   try {
     text = readFileSync(path, 'utf8');
   } catch (err) {
-    problems.push(`${field}: cannot read ${show(path)}: ${errorCode(err)}${describeOrigin([field], sources)}`);
+    problems.push(`${renderPath(at)}: cannot read ${show(path)}: ${errorCode(err)}${describeOrigin(at, sources)}`);
     return undefined;
   }
   const secret = clean(text);
   if (secret === '') {
-    problems.push(`${field}: ${show(path)} is empty${describeOrigin([field], sources)}`);
+    problems.push(`${renderPath(at)}: ${show(path)} is empty${describeOrigin(at, sources)}`);
     return undefined;
   }
   return secret;
@@ -123,6 +137,10 @@ export function redactConfig(config: Config): Record<string, unknown> {
   const copy = structuredClone(config);
   if (copy.auth.method === 'accessToken') copy.auth.accessToken = '[redacted]';
   else copy.auth.password = '[redacted]';
+  if (copy.appservice !== undefined) {
+    copy.appservice.hsToken = '[redacted]';
+    copy.appservice.asToken = '[redacted]';
+  }
   return withDurationsAsWritten(copy) as Record<string, unknown>;
 }
 

@@ -97,9 +97,38 @@ export const secretSources = ['accessToken', 'accessTokenFile', 'password', 'pas
 /** One of `secretSources`. */
 export type SecretSource = (typeof secretSources)[number];
 
+/** How the bot gets its events: `/sync` long-polling, or transactions pushed by the homeserver. */
+export const modes = ['sync', 'appservice'] as const;
+
+/** The fields of `appservice` that give a token, inline or from a file. */
+export const appserviceSecretSources = ['hsToken', 'hsTokenFile', 'asToken', 'asTokenFile'] as const;
+
+const appserviceSchema = z
+  .strictObject({
+    // The registration's `id`; the homeserver numbers the transactions of each id on their own.
+    id: z
+      .string()
+      .regex(/^[A-Za-z0-9._~-]{1,64}$/, quoted('is not a registration id like roomkeeper (letters, digits, . _ ~ -)'))
+      .default('roomkeeper'),
+    senderLocalpart: z
+      .string()
+      .regex(/^[a-z0-9._=/+-]{1,255}$/, quoted('is not a user localpart like roomkeeper (a-z, 0-9, . _ = / + -)'))
+      .default('roomkeeper'),
+    host: z.string().regex(/^[^\s/]+$/, quoted('is not a host name or address like 127.0.0.1')).default('127.0.0.1'),
+    // 0 asks the OS for a free port (tests).
+    port: z.int().min(0, atLeast(0)).max(65_535, atMost(65_535)).default(9000),
+    hsToken: secretSchema.optional(),
+    hsTokenFile: filePathSchema.optional(),
+    asToken: secretSchema.optional(),
+    asTokenFile: filePathSchema.optional(),
+  })
+  .prefault({});
+
 /** The zod schema of the merged config file and environment, with every default and durations in milliseconds. */
 export const configSchema = z
   .strictObject({
+    mode: z.enum(modes).default('sync'),
+    appservice: appserviceSchema,
     homeserverUrl: homeserverUrlSchema,
     accessToken: secretSchema.optional(),
     accessTokenFile: filePathSchema.optional(),
@@ -200,6 +229,10 @@ export const configSchema = z
       // Runs even when other fields failed, so that every problem is reported at once; the
       // fields may hold anything here, so only their presence is looked at.
       const given = secretSources.filter((key) => input[key] !== undefined);
+      if (input.mode === 'appservice') {
+        appserviceRefine(input.appservice, given, ctx);
+        return;
+      }
       if (given.length === 0) {
         ctx.addIssue({
           code: 'custom',
@@ -229,7 +262,33 @@ export const configSchema = z
     { when: (payload) => typeof payload.value === 'object' && payload.value !== null },
   );
 
+/** In appservice mode: one way to give each token, and no other way to log in. */
+function appserviceRefine(section: unknown, loginFields: readonly SecretSource[], ctx: z.RefinementCtx): void {
+  for (const key of loginFields) {
+    ctx.addIssue({ code: 'custom', path: [key], message: 'not used with mode: appservice; the bot uses appservice.asToken (or asTokenFile)' });
+  }
+  const given = (typeof section === 'object' && section !== null ? section : {}) as Record<string, unknown>;
+  for (const token of ['hsToken', 'asToken'] as const) {
+    const file = `${token}File` as const;
+    if (given[token] === undefined && given[file] === undefined) {
+      ctx.addIssue({ code: 'custom', path: ['appservice', token], message: `required with mode: appservice; set ${token} or ${file} (roomkeeper registration prints both)` });
+    } else if (given[token] !== undefined && given[file] !== undefined) {
+      ctx.addIssue({ code: 'custom', path: ['appservice', file], message: `conflicts with ${token}; give one of them` });
+    }
+  }
+}
+
 type ConfigOutput = z.output<typeof configSchema>;
+
+/** The appservice section with its tokens read (from files too), for `mode: appservice`. */
+export interface AppserviceConfig {
+  id: string;
+  senderLocalpart: string;
+  host: string;
+  port: number;
+  hsToken: string;
+  asToken: string;
+}
 
 /** Which invites the bot accepts: all, none, or those from listed users or from any user on listed servers. */
 export type AutoJoinPolicy = ConfigOutput['autoJoin'];
@@ -244,4 +303,8 @@ export type LoginMethod =
  * The validated, resolved configuration of the daemon: the schema's output, with the ways to log
  * in folded into `auth` and `dataDir` made absolute.
  */
-export type Config = Omit<ConfigOutput, SecretSource | 'userId'> & { auth: LoginMethod };
+export type Config = Omit<ConfigOutput, SecretSource | 'userId' | 'appservice'> & {
+  auth: LoginMethod;
+  /** Present when `mode` is `appservice`; then `auth` holds its asToken. */
+  appservice?: AppserviceConfig;
+};

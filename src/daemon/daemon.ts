@@ -12,7 +12,7 @@ import { MetaStorageProvider } from '../matrix/storage.js';
 import { serial } from '../serial.js';
 import type { RoomId, UserId } from '../state/ids.js';
 import { Store } from '../store/store.js';
-import { Pipeline } from '../sync/pipeline.js';
+import { emptyResult, Pipeline } from '../sync/pipeline.js';
 import { reconcile, type ReconcileReport } from '../sync/reconcile.js';
 import { DirectRooms } from './direct-rooms.js';
 import { Effects } from './effects.js';
@@ -21,6 +21,7 @@ import { Readiness, startHealthEndpoint } from './health-endpoint.js';
 import { InviteService } from './invite-service.js';
 import { PendingInvites } from './pending-invites.js';
 import { PruneScheduler } from './prune-scheduler.js';
+import { startAppserviceMode } from './appservice-mode.js';
 import { accessTokenOf, botIdentity } from './session.js';
 import { statusSource } from './status.js';
 import { createSyncSink } from './sync-sink.js';
@@ -44,6 +45,8 @@ export interface Daemon {
   botUserId: UserId;
   /** The health and metrics endpoint, when enabled. */
   httpUrl?: string;
+  /** Where the appservice listener listens, in appservice mode. */
+  appserviceUrl?: string;
   /** Resolves when the daemon stops for good on its own (e.g. its token was revoked) with the error. */
   fatal: Promise<unknown>;
   /** Resolves once every command committed so far is answered (replies go out in the background). */
@@ -103,7 +106,9 @@ export async function startDaemon(options: DaemonOptions): Promise<Daemon> {
   log.info({ version, config: redactConfig(config) }, 'starting roomkeeper');
   // Before anything that needs the SDK; its logs go to pino from its first line on.
   const { availability } = loadMatrixSdk();
-  const sdkLogs = routeSdkLogs(log, { secrets: config.auth.method === 'accessToken' ? [config.auth.accessToken] : [config.auth.password] });
+  const sdkLogs = routeSdkLogs(log, {
+    secrets: [config.auth.method === 'accessToken' ? config.auth.accessToken : config.auth.password, ...(config.appservice === undefined ? [] : [config.appservice.hsToken])],
+  });
   reportEncryption({ enabled: config.encryption.enabled, availability, log });
 
   const store = await Store.open(config.dataDir, { create: true });
@@ -224,6 +229,36 @@ export async function startDaemon(options: DaemonOptions): Promise<Daemon> {
       await within(effects.drain(), DRAIN_GRACE_MS);
     });
 
+    if (config.appservice !== undefined) {
+      // Appservice mode: no /sync loop; the homeserver pushes transactions to the listener.
+      const listener = await startAppserviceMode({
+        appservice: config.appservice,
+        pipeline,
+        store,
+        exclusive,
+        pending,
+        invites,
+        effects,
+        metrics,
+        readiness,
+        botUserId,
+        roomState: (roomId) => client.getRoomState(roomId),
+        reconcileOnStart: config.reconcile.onStart ? () => reconcileNow() : undefined,
+        log,
+        now,
+      });
+      // Before the effects drain (pushed above, so run after this): no transaction starts once it does.
+      teardown.push(() => listener.close());
+      if (unanswered.length > 0) {
+        effects.after({ ...emptyResult(), invites: unanswered }, true);
+      }
+      log.info({ url: listener.url }, 'receiving appservice transactions');
+      pruning.start();
+      teardown.push(() => pruning.stop());
+      let stopping: Promise<void> | undefined;
+      return { botUserId, httpUrl: http?.url, appserviceUrl: listener.url, fatal, answered: () => effects.answered(), stop: () => (stopping ??= teardown.run()) };
+    }
+
     // The first sync returns at once, whether or not there is news, so that start-up
     // reconciliation (which waits for it) is not held up by a quiet long-poll.
     const longPollMs = client.syncingTimeout;
@@ -246,7 +281,7 @@ export async function startDaemon(options: DaemonOptions): Promise<Daemon> {
     // Invites a previous run did not get to answer, handed to effects as a response of their own
     // (initial: nothing in it is a command).
     if (unanswered.length > 0) {
-      effects.after({ applied: 0, duplicates: 0, invalid: 0, fresh: [], invites: unanswered, snapshots: [], gappy: [], tokenCommitted: false, stateResets: 0, changes: [] }, true);
+      effects.after({ ...emptyResult(), invites: unanswered }, true);
     }
 
     await client.start();

@@ -10,6 +10,11 @@ export class Readiness {
   storeOpen = true;
   /** When the last /sync response was committed; the pipeline's totals, once there is a pipeline. */
   lastSyncAt: () => number | undefined = () => undefined;
+  /**
+   * Longest acceptable time since the last commit. An idle /sync long-poll commits every 30 s;
+   * an appservice is sent nothing while nothing happens, so there it is unbounded.
+   */
+  maxSyncAgeMs = DEFAULT_MAX_SYNC_AGE_MS;
   readonly #now: () => number;
 
   constructor(now: () => number) {
@@ -23,7 +28,7 @@ export class Readiness {
       starting: this.starting,
       lastSyncAt: this.lastSyncAt(),
       now: this.#now(),
-      maxSyncAgeMs: DEFAULT_MAX_SYNC_AGE_MS,
+      maxSyncAgeMs: this.maxSyncAgeMs,
     });
   }
 }

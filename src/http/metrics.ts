@@ -46,6 +46,9 @@ export type { CommandOutcome } from '../commands/dispatch.js';
 /** How a /sync request ended. */
 export type SyncOutcome = 'ok' | 'error';
 
+/** What became of an appservice transaction: applied, acknowledged as already done, or refused (token, body, failure). */
+export type TransactionMetricOutcome = 'applied' | 'duplicate' | 'rejected';
+
 /**
  * Where the gauges read their values at scrape time. A call may be async; a rejection fails
  * that scrape (HTTP 500) rather than reporting a stale number.
@@ -83,6 +86,8 @@ export class Metrics {
   readonly #commands: Counter<'name' | 'outcome'>;
   readonly #stateResets: Counter;
   readonly #commandNames: ReadonlySet<string>;
+  readonly #transactions: Counter<'outcome'>;
+  readonly #transactionEvents: Histogram;
 
   constructor(options: MetricsOptions = {}) {
     this.registry = new Registry();
@@ -135,6 +140,19 @@ export class Metrics {
       registers,
     });
 
+    this.#transactions = new Counter({
+      name: 'roomkeeper_appservice_transactions_total',
+      help: 'Appservice transactions pushed by the homeserver, by outcome (applied, duplicate: a retry of one already committed, rejected).',
+      labelNames: ['outcome'],
+      registers,
+    });
+    this.#transactionEvents = new Histogram({
+      name: 'roomkeeper_appservice_transaction_events',
+      help: 'Events per applied appservice transaction (the homeserver sends up to 100).',
+      buckets: [0, 1, 2, 5, 10, 20, 50, 100, 200, 500],
+      registers,
+    });
+
     new Gauge({
       name: 'roomkeeper_rooms_tracked',
       help: 'Rooms the store tracks (rooms the bot is joined to).',
@@ -182,6 +200,12 @@ export class Metrics {
   /** Counts the state resets one response made the store follow. */
   countStateResets(n: number): void {
     if (n > 0) this.#stateResets.inc(n);
+  }
+
+  /** Counts one appservice transaction by outcome; an applied one's event count goes to the size histogram. */
+  countTransaction(outcome: TransactionMetricOutcome, events?: number): void {
+    this.#transactions.inc({ outcome });
+    if (outcome === 'applied' && events !== undefined) this.#transactionEvents.observe(events);
   }
 
   /** Counts one command by its name (without the prefix) and how it ended. */

@@ -48,12 +48,9 @@ export async function startHttpServer(options: HttpServerOptions): Promise<HttpS
   server.headersTimeout = 10_000;
   server.requestTimeout = 30_000;
 
-  await listen(server, options.host, options.port);
+  const url = await listenForUrl(server, options.host, options.port, 'http');
   // After listening, an 'error' without a listener would crash the daemon over its side door.
   server.on('error', (err) => log.error({ err }, 'http server error'));
-  const address = server.address() as AddressInfo;
-  const host = address.family === 'IPv6' ? `[${address.address}]` : address.address;
-  const url = `http://${host}:${address.port}`;
   log.info({ url }, 'http endpoint listening');
 
   return {
@@ -120,16 +117,21 @@ function send(res: ServerResponse, status: number, contentType: string, body: st
   res.end(body);
 }
 
-function listen(server: Server, host: string, port: number): Promise<void> {
+/**
+ * Listens on host:port and resolves with the URL it listens at (the port the OS chose for 0);
+ * CONFIG_INVALID naming `what` (the config section) when it cannot.
+ */
+export function listenForUrl(server: Server, host: string, port: number, what: string): Promise<string> {
   return new Promise((resolve, reject) => {
     const onError = (err: NodeJS.ErrnoException) => {
       const why = err.code ?? err.message;
-      reject(new RoomkeeperError('CONFIG_INVALID', `http: cannot listen on ${host}:${port}: ${why}`, { cause: err }));
+      reject(new RoomkeeperError('CONFIG_INVALID', `${what}: cannot listen on ${host}:${port}: ${why}`, { cause: err }));
     };
     server.once('error', onError);
     server.listen(port, host, () => {
       server.off('error', onError);
-      resolve();
+      const address = server.address() as AddressInfo;
+      resolve(`http://${address.family === 'IPv6' ? `[${address.address}]` : address.address}:${address.port}`);
     });
   });
 }

@@ -1,7 +1,7 @@
 import type { Change, ChangeDraft } from '../state/changes.js';
 import type { RoomId, UserId } from '../state/ids.js';
 import { encodeMember } from '../state/room-info.js';
-import { guardKey, prefixRange, roomUserKey, suffixOf, timeKey, userRoomKey } from './keys.js';
+import { guardKey, prefixRange, roomUserKey, suffixOf, timeKey, txnKey, userRoomKey } from './keys.js';
 import type { Db, Namespaces, Prefixes, RootBatch } from './level.js';
 import { META_KEYS } from './meta-keys.js';
 import type { CommitPlan } from './sync-store.js';
@@ -59,6 +59,12 @@ export async function fillCommit(plan: CommitPlan, batch: RootBatch, ctx: Commit
       put(p.guard + key, now);
       listed.push(key);
     }
+  }
+  if (plan.transaction !== undefined) {
+    // Listed in the time index like a mark: pruned with the guard, by age.
+    const key = txnKey(plan.transaction.registrationId, plan.transaction.txnId);
+    put(p.guard + key, now);
+    listed.push(key);
   }
   if (listed.length > 0) {
     const seq = ctx.nextSeq();

@@ -1,8 +1,8 @@
 import { RoomkeeperError } from '../errors.js';
-import { guardKey, prefixRange, SEP, timeKeyBefore } from './keys.js';
+import { guardKey, prefixRange, SEP, timeKeyBefore, txnKey } from './keys.js';
 import type { Db, Namespaces, Prefixes } from './level.js';
 import { META_KEYS } from './meta-keys.js';
-import type { GuardReader, RoomEvents } from './sync-store.js';
+import type { GuardReader, RoomEvents, TransactionRef } from './sync-store.js';
 import { writeBatch } from './commit.js';
 import { pruneInChunks } from './prune-chunks.js';
 import type { WriteLock } from './write-lock.js';
@@ -87,6 +87,11 @@ export class Guard implements GuardReader {
       }
     }
     return seen;
+  }
+
+  /** Whether an earlier commit completed this appservice transaction (until it is pruned). */
+  async hasTransaction(ref: TransactionRef): Promise<boolean> {
+    return (await this.#deps.db.get(this.#deps.prefix.guard + txnKey(ref.registrationId, ref.txnId))) !== undefined;
   }
 
   /** Number of guard entries (events remembered as processed). */

@@ -20,6 +20,16 @@ export function guardKey(roomId: RoomId, eventId: EventId): string {
   return roomId + SEP + eventId;
 }
 
+/**
+ * `txn SEP registrationId SEP txnId`: an appservice transaction that was committed, kept in the
+ * guard namespace beside the event marks (room ids start with `!`, so none is `txn`) and pruned
+ * with them through the time index. The registration id scopes it: a homeserver numbers each
+ * appservice's transactions on their own.
+ */
+export function txnKey(registrationId: string, txnId: string): string {
+  return 'txn' + SEP + registrationId + SEP + txnId;
+}
+
 /** `ts SEP seq`: one commit's entry in the time index. */
 export function timeKey(ts: number, seq: number): string {
   return String(ts).padStart(TS_WIDTH, '0') + SEP + String(seq).padStart(SEQ_WIDTH, '0');

@@ -13,7 +13,7 @@ import { META_KEYS, type KeyValue } from './meta-keys.js';
 import { migrate1to2, type MigrateOptions } from './migrate.js';
 import { Rooms } from './rooms.js';
 import { convertingErrors, storeError } from './store-errors.js';
-import { markCount, type CommitPlan, type CommitResult, type SyncStore } from './sync-store.js';
+import { guardEntryCount, type CommitPlan, type CommitResult, type SyncStore } from './sync-store.js';
 import { WriteLock } from './write-lock.js';
 
 export type { KeyValue } from './meta-keys.js';
@@ -238,7 +238,7 @@ export class Store implements SyncStore {
         });
         if (keys === 0) return undefined;
         return () => {
-          this.guard.added(markCount(plan.marks));
+          this.guard.added(guardEntryCount(plan));
           result.changes = changes;
           this.changes.logged(changes);
         };

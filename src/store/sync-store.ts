@@ -32,7 +32,15 @@ export interface CommitPlan {
   meta?: readonly MetaWrite[];
   /** What the ops change, appended to the change log in the same batch (a store without one drops them). */
   changes?: readonly ChangeDraft[];
+  /** The appservice transaction this commit completes, remembered like a guard mark (see txnKey). */
+  transaction?: TransactionRef;
   now: number;
+}
+
+/** An appservice transaction: the registration it was sent to and its `txnId`. */
+export interface TransactionRef {
+  registrationId: string;
+  txnId: string;
 }
 
 /** What a commit logged: its changes with their cursors. */
@@ -78,4 +86,9 @@ export function markCount(marks: readonly RoomEvents[]): number {
   let n = 0;
   for (const room of marks) n += room.eventIds.length;
   return n;
+}
+
+/** Number of guard entries a plan writes: its marks and its transaction, if any. */
+export function guardEntryCount(plan: Pick<CommitPlan, 'marks' | 'transaction'>): number {
+  return markCount(plan.marks) + (plan.transaction === undefined ? 0 : 1);
 }

@@ -6,7 +6,7 @@ import { memberReads, planRoom, type RoomEntry, type RoomSummary, type StoreOp }
 import type { MemberState, RoomInfo } from '../state/room-info.js';
 import { directContentIn, invitesOf, roomBlocksOf, sectionsOf, type BodyIssue, type Invite } from '../state/sync-body.js';
 import { META_KEYS } from '../store/meta-keys.js';
-import type { CommitPlan, MetaWrite, RoomEvents, SyncStore } from '../store/sync-store.js';
+import type { CommitPlan, MetaWrite, RoomEvents, SyncStore, TransactionRef } from '../store/sync-store.js';
 
 /** An event processed for the first time, handed to effects after its commit. */
 export interface FreshEvent {
@@ -74,6 +74,11 @@ export interface ProcessOptions {
    * what must be on disk exactly when the token moves past them (the pending-invite list).
    */
   metaWithToken?: (invites: readonly Invite[]) => readonly MetaWrite[];
+  /**
+   * The appservice transaction the body came in (a body with no `next_batch`): recorded in the
+   * response's last batch, where a sync token would go, so that its retry is known as done.
+   */
+  transaction?: TransactionRef;
 }
 
 interface PendingRoom {
@@ -94,7 +99,8 @@ interface PendingRoom {
   summary?: RoomSummary;
 }
 
-const emptyResult = (): ProcessResult => ({
+/** A result of nothing processed: what an answer to invites alone hands effects. */
+export const emptyResult = (): ProcessResult => ({
   applied: 0,
   duplicates: 0,
   invalid: 0,
@@ -231,7 +237,7 @@ export class Pipeline {
     const meta = [...(options.metaWithToken?.(result.invites) ?? [])];
     // Once per pipeline: who the store's rooms are named for (`inspect` has no bot id of its own).
     if (!this.#botRecorded) meta.push({ key: META_KEYS.botUserId, value: () => this.#bot });
-    await commit({ marks, ops, now, syncToken: sections.nextBatch, meta });
+    await commit({ marks, ops, now, syncToken: sections.nextBatch, meta, transaction: options.transaction });
     this.#botRecorded = true;
     result.tokenCommitted = sections.nextBatch !== undefined;
     // A room rebuilt from this response (the bot's join) is complete as of its end; Synapse marks

@@ -17,3 +17,4 @@ export {
 export { type Fault, type RouteMatcher } from './fake-homeserver/faults.js';
 export { type RouteName } from './fake-homeserver/routes.js';
 export { DEFAULT_TIMELINE_LIMIT, buildSync, parseSyncToken, syncToken } from './fake-homeserver/sync.js';
+export { type AppservicePushOptions, type PushAttempt, type PushedTransaction, AppservicePusher } from './fake-homeserver/appservice.js';

@@ -65,8 +65,8 @@ export function uniqueName(prefix: string): string {
 }
 
 /** Registers a new user through the shared-secret admin API (HMAC-SHA1 of nonce, name, password, admin flag). */
-export async function registerUser(prefix: string, opts: { admin?: boolean; displayName?: string } = {}): Promise<User> {
-  const { url, secret } = homeserver();
+export async function registerUser(prefix: string, opts: { admin?: boolean; displayName?: string; server?: { url: string; secret: string } } = {}): Promise<User> {
+  const { url, secret } = opts.server ?? homeserver();
   const username = uniqueName(prefix);
   const password = randomBytes(12).toString('hex');
   const admin = opts.admin ?? false;

@@ -5,6 +5,7 @@
  */
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo, Socket } from 'node:net';
+import { AppservicePusher, type AppservicePushOptions } from './appservice.js';
 import { type Fault, FaultPlan, type RouteMatcher, defaultErrcode, matchesRequest } from './faults.js';
 import { FakeMatrixModel, type JsonObject, MatrixRuleError, type StoredEvent, membershipOf, stateKeyOf } from './model.js';
 import { type RouteId, type RouteMatch, type RouteName, matchRoute } from './routes.js';
@@ -149,6 +150,7 @@ export class FakeHomeserver extends FakeMatrixModel {
   readonly #waiters = new Set<() => void>();
   readonly #inflight = new Set<Promise<void>>();
   readonly #handlers: Record<RouteId, Handler>;
+  readonly #pushers: AppservicePusher[] = [];
   #port = 0;
   #closed = false;
   #tokenCounter = 0;
@@ -193,6 +195,17 @@ export class FakeHomeserver extends FakeMatrixModel {
     this.#passwords.set(userId, password);
   }
 
+  /**
+   * Starts pushing the bot's events to an appservice as transactions, from the current stream
+   * position on; the appservice's token (`asToken`) becomes a token of the bot. Closed with the fake.
+   */
+  pushToAppservice(options: Omit<AppservicePushOptions, 'botUserId'> & { asToken: string }): AppservicePusher {
+    this.addToken(this.botUserId, options.asToken, 'APPSERVICE');
+    const pusher = new AppservicePusher(this, { ...options, botUserId: this.botUserId });
+    this.#pushers.push(pusher);
+    return pusher;
+  }
+
   /** Arms `fault` for the next `count` requests `matcher` selects (a route name or method + path regex). */
   failNext(matcher: RouteMatcher, fault: Fault, count = 1): void {
     this.#faults.add(matcher, fault, count);
@@ -234,6 +247,7 @@ export class FakeHomeserver extends FakeMatrixModel {
   async close(): Promise<void> {
     if (this.#closed) return;
     this.#closed = true;
+    await Promise.all(this.#pushers.map((p) => p.close()));
     this.#wakeAll();
     let timer: NodeJS.Timeout | undefined;
     await Promise.race([
