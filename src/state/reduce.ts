@@ -10,7 +10,7 @@ import {
   type ChangeDraft,
   type MemberChange,
 } from './changes.js';
-import { MEMBERSHIPS, type Membership, type TrackedEvent } from './events.js';
+import { eventType, MEMBERSHIPS, type Membership, type TrackedEvent } from './events.js';
 import { currentKeyOf, redactInfo, redactMember } from './redaction.js';
 import { stateKeyOf, type MemberState, type RoomInfo } from './room-info.js';
 
@@ -150,35 +150,17 @@ function trackedKey(e: TrackedEvent): string | undefined {
   switch (e.kind) {
     case 'member':
       return stateKeyOf('m.room.member', e.userId);
-    case 'name':
-      return 'm.room.name';
-    case 'canonical-alias':
-      return 'm.room.canonical_alias';
-    case 'topic':
-      return 'm.room.topic';
-    case 'encryption':
-      return 'm.room.encryption';
-    case 'create':
-      return 'm.room.create';
-    case 'power-levels':
-      return 'm.room.power_levels';
-    case 'join-rules':
-      return 'm.room.join_rules';
-    case 'history-visibility':
-      return 'm.room.history_visibility';
-    case 'guest-access':
-      return 'm.room.guest_access';
-    case 'tombstone':
-      return 'm.room.tombstone';
     case 'space-child':
-      return stateKeyOf('m.space.child', e.target);
     case 'space-parent':
-      return stateKeyOf('m.space.parent', e.target);
+      return stateKeyOf(eventType(e), e.target);
     case 'other-state':
     case 'message':
     case 'other':
     case 'redaction':
       return undefined;
+    default:
+      // One per room: the key is the event type.
+      return eventType(e);
   }
 }
 
