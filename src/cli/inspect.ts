@@ -32,67 +32,51 @@ export interface InspectDocument {
   users: { userId: UserId; rooms: RoomId[] }[];
 }
 
-/** The whole record of one room, as `inspect` shows it. */
+/** The whole record of one room, as `inspect` shows it: its memberships and its `inspect --json` entry. */
 async function roomRecord(store: Store, roomId: RoomId, info: RoomInfo | undefined, bot: UserId | undefined) {
   const everyone = await store.rooms.membersOf(roomId, { membership: 'all' });
   const of = (kind: Membership) => everyone.filter((m) => m.membership === kind);
-  const displayName = roomDisplayName({
-    name: info?.name,
-    canonicalAlias: info?.canonicalAlias,
-    members: everyone,
-    // Without the bot's id (a store no pipeline wrote since schema 2), nobody is left out.
-    botUserId: bot ?? ('@' as UserId),
-  }).text;
-  return { everyone, of, displayName };
+  const ids = (kind: Membership) => of(kind).map((m) => m.userId);
+  const summary: InspectRoom = {
+    roomId,
+    displayName: roomDisplayName({
+      name: info?.name,
+      canonicalAlias: info?.canonicalAlias,
+      members: everyone,
+      // Without the bot's id (a store no pipeline wrote since schema 2), nobody is left out.
+      botUserId: bot ?? ('@' as UserId),
+    }).text,
+    name: info?.name ?? null,
+    canonicalAlias: info?.canonicalAlias ?? null,
+    topic: info?.topic ?? null,
+    encrypted: info?.encrypted ?? false,
+    members: ids('join'),
+    invited: ids('invite'),
+    banned: ids('ban'),
+    knocking: ids('knock'),
+    version: info?.version ?? null,
+    predecessor: info?.predecessor?.roomId ?? null,
+    successor: info?.successor?.roomId ?? null,
+  };
+  return { everyone, of, summary };
 }
 
 /** Reads the whole store into the inspect document. */
 export async function inspectAll(store: Store): Promise<InspectDocument> {
   const roomIds = await store.rooms.allRooms();
   const [infos, bot] = await Promise.all([store.rooms.infos(roomIds), store.botUserId()]);
-  const rooms = await Promise.all(
-    roomIds.map(async (roomId, i): Promise<InspectRoom> => {
-      const info = infos[i];
-      const { of, displayName } = await roomRecord(store, roomId, info, bot);
-      const ids = (kind: Membership) => of(kind).map((m) => m.userId);
-      return {
-        roomId,
-        displayName,
-        name: info?.name ?? null,
-        canonicalAlias: info?.canonicalAlias ?? null,
-        topic: info?.topic ?? null,
-        encrypted: info?.encrypted ?? false,
-        members: ids('join'),
-        invited: ids('invite'),
-        banned: ids('ban'),
-        knocking: ids('knock'),
-        version: info?.version ?? null,
-        predecessor: info?.predecessor?.roomId ?? null,
-        successor: info?.successor?.roomId ?? null,
-      };
-    }),
-  );
+  const rooms = await Promise.all(roomIds.map(async (roomId, i) => (await roomRecord(store, roomId, infos[i], bot)).summary));
   return { rooms, users: await store.rooms.allUsers() };
 }
 
-/** The JSON document of `roomkeeper inspect room ROOM_ID --json`. */
-export interface RoomDocument {
-  roomId: RoomId;
-  displayName: string;
-  name: string | null;
-  canonicalAlias: string | null;
-  topic: string | null;
-  encrypted: boolean;
+/** The JSON document of `roomkeeper inspect room ROOM_ID --json`: the room's `inspect --json` entry and more. */
+export interface RoomDocument extends Omit<InspectRoom, 'members'> {
   /** ISO 8601, or null when the join was not seen. */
   joinedAt: string | null;
   updatedAt: string;
   /** Joined members, with the name a client shows (disambiguated) and their role. */
   members: { userId: UserId; displayName: string | null; shownAs: string; role: Role }[];
-  invited: UserId[];
-  banned: UserId[];
-  knocking: UserId[];
   left: number;
-  version: string | null;
   roomType: string | null;
   creators: UserId[];
   admins: UserId[];
@@ -100,8 +84,6 @@ export interface RoomDocument {
   joinRule: string | null;
   historyVisibility: string | null;
   guestAccess: string | null;
-  predecessor: RoomId | null;
-  successor: RoomId | null;
   spaceParents: RoomId[];
   spaceChildren: RoomId[];
   /** Migrated from an older layout and not yet re-read from the homeserver. */
@@ -116,18 +98,12 @@ function notTracked(roomId: RoomId): RoomkeeperError {
 export async function inspectRoom(store: Store, roomId: RoomId): Promise<RoomDocument> {
   const info = await store.rooms.info(roomId);
   if (info === undefined) throw notTracked(roomId);
-  const { everyone, of, displayName } = await roomRecord(store, roomId, info, await store.botUserId());
+  const { everyone, of, summary } = await roomRecord(store, roomId, info, await store.botUserId());
   const shown = displayNames(everyone);
   const power = { powerLevels: info.powerLevels, creators: info.creators ?? [], version: info.version };
   const staff = staffOf(power);
-  const ids = (kind: Membership) => of(kind).map((m) => m.userId);
   return {
-    roomId,
-    displayName,
-    name: info.name ?? null,
-    canonicalAlias: info.canonicalAlias ?? null,
-    topic: info.topic ?? null,
-    encrypted: info.encrypted,
+    ...summary,
     joinedAt: info.joinedAt === undefined ? null : new Date(info.joinedAt).toISOString(),
     updatedAt: new Date(info.updatedAt).toISOString(),
     members: of('join').map((m) => ({
@@ -136,11 +112,7 @@ export async function inspectRoom(store: Store, roomId: RoomId): Promise<RoomDoc
       shownAs: shown.get(m.userId) ?? m.userId,
       role: roleOf(powerOf(power, m.userId)),
     })),
-    invited: ids('invite'),
-    banned: ids('ban'),
-    knocking: ids('knock'),
     left: of('leave').length,
-    version: info.version ?? null,
     roomType: info.roomType ?? null,
     creators: staff.creators,
     admins: staff.admins,
@@ -148,8 +120,6 @@ export async function inspectRoom(store: Store, roomId: RoomId): Promise<RoomDoc
     joinRule: info.joinRule ?? null,
     historyVisibility: info.historyVisibility ?? null,
     guestAccess: info.guestAccess ?? null,
-    predecessor: info.predecessor?.roomId ?? null,
-    successor: info.successor?.roomId ?? null,
     spaceParents: info.spaceParents ?? [],
     spaceChildren: info.spaceChildren ?? [],
     needsRefresh: info.needsRefresh === true,

@@ -105,10 +105,23 @@ export interface StreamMember {
   displayName?: string;
 }
 
-/** The inspect view of a room from its name, alias, topic, encryption and memberships (streams have no create or tombstone). */
+/**
+ * The inspect view of a room from its name, alias, topic, encryption and memberships, and its
+ * version and lineage when known (the streams have no create or tombstone); named for `botUserId`.
+ */
 export function expectedRoom(
   roomId: string,
-  r: { name: string | null; canonicalAlias: string | null; topic: string | null; encrypted: boolean; members: StreamMember[] },
+  r: {
+    name: string | null;
+    canonicalAlias: string | null;
+    topic: string | null;
+    encrypted: boolean;
+    members: StreamMember[];
+    version?: string | null;
+    predecessor?: string | null;
+    successor?: string | null;
+  },
+  botUserId: string = BOT,
 ): ExpectedRoom {
   const all = [...r.members].sort((a, b) => (a.userId < b.userId ? -1 : a.userId > b.userId ? 1 : 0));
   const of = (kind: string) => all.filter((m) => m.membership === kind).map((m) => m.userId);
@@ -118,7 +131,7 @@ export function expectedRoom(
       name: r.name ?? undefined,
       canonicalAlias: r.canonicalAlias ?? undefined,
       members: all as NamedMember[],
-      botUserId: BOT as UserId,
+      botUserId: botUserId as UserId,
     }).text,
     name: r.name,
     canonicalAlias: r.canonicalAlias,
@@ -128,9 +141,9 @@ export function expectedRoom(
     invited: of('invite'),
     banned: of('ban'),
     knocking: of('knock'),
-    version: null,
-    predecessor: null,
-    successor: null,
+    version: r.version ?? null,
+    predecessor: r.predecessor ?? null,
+    successor: r.successor ?? null,
   };
 }
 

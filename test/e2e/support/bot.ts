@@ -4,33 +4,16 @@
  * (/joined_rooms, /joined_members, /state) as the truth to compare it with.
  */
 import { setTimeout as sleep } from 'node:timers/promises';
-import type { Membership } from '../../../src/state/events.js';
-import type { UserId } from '../../../src/state/ids.js';
-import type { NamedMember } from '../../../src/state/member-names.js';
-import { roomDisplayName } from '../../../src/state/room-name.js';
 import { expect } from 'vitest';
 import { runCli } from '../../support/cli.js';
+import { expectedRoom, type ExpectedRoom, type StreamMember } from '../../support/sync-stream.js';
 import { DaemonProcess } from '../../support/daemon-process.js';
 import { TempDirs } from '../../support/temp-dir.js';
 import { eventually, registerUser, type Json, type User } from './matrix.js';
 
 /** What `roomkeeper inspect --json` prints (its documented shape, rooms and lists sorted by id). */
 export interface InspectJson {
-  rooms: {
-    roomId: string;
-    displayName: string;
-    name: string | null;
-    canonicalAlias: string | null;
-    topic: string | null;
-    encrypted: boolean;
-    members: string[];
-    invited: string[];
-    banned: string[];
-    knocking: string[];
-    version: string | null;
-    predecessor: string | null;
-    successor: string | null;
-  }[];
+  rooms: ExpectedRoom[];
   users: { userId: string; rooms: string[] }[];
 }
 
@@ -58,38 +41,34 @@ export async function truthOf(bot: User): Promise<InspectJson> {
   const rooms: InspectJson['rooms'] = [];
   const usersRooms = new Map<string, string[]>();
   for (const roomId of (await bot.joinedRooms()).sort(byId)) {
-    const members = (await bot.joinedMembers(roomId)).sort(byId);
+    for (const m of await bot.joinedMembers(roomId)) usersRooms.set(m, [...(usersRooms.get(m) ?? []), roomId]);
     const state = await bot.state(roomId);
-    for (const m of members) usersRooms.set(m, [...(usersRooms.get(m) ?? []), roomId]);
-    const all: NamedMember[] = state
+    const members: StreamMember[] = state
       .filter((e) => e['type'] === 'm.room.member' && typeof e['state_key'] === 'string')
       .map((e) => {
         const c = (e['content'] ?? {}) as Json;
         const name = typeof c['displayname'] === 'string' && c['displayname'] !== '' ? c['displayname'] : undefined;
-        return { userId: e['state_key'] as UserId, membership: c['membership'] as Membership, ...(name === undefined ? {} : { displayName: name }) };
-      })
-      .sort((a, b) => byId(a.userId, b.userId));
-    const of = (kind: Membership) => all.filter((m) => m.membership === kind).map((m) => m.userId as string);
-    const name = stringField(stateContent(state, 'm.room.name'), 'name');
-    const canonicalAlias = stringField(stateContent(state, 'm.room.canonical_alias'), 'alias');
+        return { userId: e['state_key'] as string, membership: String(c['membership']), ...(name === undefined ? {} : { displayName: name }) };
+      });
     const create = stateContent(state, 'm.room.create');
     const predecessor = (create?.['predecessor'] as Json | undefined)?.['room_id'];
     const successor = stateContent(state, 'm.room.tombstone')?.['replacement_room'];
-    rooms.push({
-      roomId,
-      displayName: roomDisplayName({ name: name ?? undefined, canonicalAlias: canonicalAlias ?? undefined, members: all, botUserId: bot.userId as UserId }).text,
-      name,
-      canonicalAlias,
-      topic: stringField(stateContent(state, 'm.room.topic'), 'topic'),
-      encrypted: stateContent(state, 'm.room.encryption') !== undefined,
-      members,
-      invited: of('invite'),
-      banned: of('ban'),
-      knocking: of('knock'),
-      version: create === undefined ? null : (stringField(create, 'room_version') ?? '1'),
-      predecessor: typeof predecessor === 'string' ? predecessor : null,
-      successor: typeof successor === 'string' ? successor : null,
-    });
+    rooms.push(
+      expectedRoom(
+        roomId,
+        {
+          name: stringField(stateContent(state, 'm.room.name'), 'name'),
+          canonicalAlias: stringField(stateContent(state, 'm.room.canonical_alias'), 'alias'),
+          topic: stringField(stateContent(state, 'm.room.topic'), 'topic'),
+          encrypted: stateContent(state, 'm.room.encryption') !== undefined,
+          members,
+          version: create === undefined ? null : (stringField(create, 'room_version') ?? '1'),
+          predecessor: typeof predecessor === 'string' ? predecessor : null,
+          successor: typeof successor === 'string' ? successor : null,
+        },
+        bot.userId,
+      ),
+    );
   }
   const users = [...usersRooms]
     .sort(([a], [b]) => byId(a, b))
