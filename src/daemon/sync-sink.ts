@@ -2,8 +2,8 @@ import type { Metrics } from '../http/metrics.js';
 import type { Logger } from '../log.js';
 import type { SyncSink } from '../matrix/client.js';
 import type { Serial } from '../serial.js';
-import { eventType } from '../state/events.js';
 import type { Pipeline } from '../sync/pipeline.js';
+import { commitBody } from './commit-body.js';
 import type { Effects } from './effects.js';
 import type { InviteService } from './invite-service.js';
 import type { PendingInvites } from './pending-invites.js';
@@ -32,23 +32,14 @@ export interface SyncSinkOptions {
  * committed; a rejection makes the loop give it again.
  */
 export function createSyncSink(options: SyncSinkOptions): SyncSink {
-  const { pipeline, exclusive, pending, invites, effects, metrics, log } = options;
+  const { exclusive, log } = options;
   let synced = options.synced;
   let reconcilePending = options.reconcileOnStart;
   let first = true;
   return async (body) => {
     if (first) options.onFirstResponse?.();
     first = false;
-    const started = performance.now();
-    // On disk in the commit that moves the token past them (see PendingInvites).
-    const result = await exclusive(() => pipeline.process(body, { metaWithToken: (invites) => pending.record(invites) }));
-    invites.joinsSynced(result.snapshots);
-    metrics.observeCommit((performance.now() - started) / 1000);
-    for (const f of result.fresh) metrics.countEvents('applied', eventType(f.event));
-    metrics.countEvents('duplicate', undefined, result.duplicates);
-    metrics.countEvents('invalid', undefined, result.invalid);
-    metrics.countStateResets(result.stateResets);
-    effects.after(result, !synced);
+    await exclusive(() => commitBody(body, options, { initial: !synced }));
     synced = true;
     // After the first sync rather than before it: a snapshot from /state taken before would be
     // followed by that sync's older events, which the guard has not seen (only the current

@@ -4,10 +4,10 @@ import type { Metrics } from '../http/metrics.js';
 import type { Logger } from '../log.js';
 import { errcodeOf } from '../matrix/homeserver-error.js';
 import type { Serial } from '../serial.js';
-import { eventType } from '../state/events.js';
 import type { RoomId, UserId } from '../state/ids.js';
 import type { Store } from '../store/store.js';
 import type { Pipeline } from '../sync/pipeline.js';
+import { commitBody } from './commit-body.js';
 import type { Effects } from './effects.js';
 import type { InviteService } from './invite-service.js';
 import type { PendingInvites } from './pending-invites.js';
@@ -44,7 +44,7 @@ function isOutOfRoom(err: unknown): boolean {
  * batch as its events and its invites; then effects run, as for a /sync response.
  */
 export function createTransactionSink(options: TransactionSinkOptions): TransactionHandler {
-  const { pipeline, store, exclusive, pending, invites, effects, metrics, botUserId, log } = options;
+  const { store, exclusive, metrics, botUserId, log } = options;
   return (txnId, events) =>
     exclusive(async (): Promise<TransactionOutcome> => {
       const transaction = { registrationId: options.registrationId, txnId };
@@ -53,7 +53,6 @@ export function createTransactionSink(options: TransactionSinkOptions): Transact
         log.info({ txnId }, 'appservice transaction already committed; acknowledged again');
         return 'duplicate';
       }
-      const started = performance.now();
       const grouped = roomsOfTransaction(events, botUserId);
       for (const u of grouped.unrouted) log.warn({ txnId, index: u.index, eventId: u.eventId, type: u.type, reason: u.reason }, 'invalid event skipped');
       metrics.countEvents('invalid', undefined, grouped.unrouted.length);
@@ -85,15 +84,9 @@ export function createTransactionSink(options: TransactionSinkOptions): Transact
         const rooms = body.rooms as Record<'join' | 'leave' | 'invite', Record<string, unknown>>;
         log.debug({ txnId, join: Object.keys(rooms.join), leave: Object.keys(rooms.leave), invite: Object.keys(rooms.invite), stateRead: [...stateOf.keys()] }, 'appservice transaction decoded');
       }
-      const result = await pipeline.process(body, { transaction, metaWithToken: (list) => pending.record(list) });
-      invites.joinsSynced(result.snapshots);
-      metrics.observeCommit((performance.now() - started) / 1000);
-      metrics.countTransaction('applied', events.length);
-      for (const f of result.fresh) metrics.countEvents('applied', eventType(f.event));
-      metrics.countEvents('duplicate', undefined, result.duplicates);
-      metrics.countEvents('invalid', undefined, result.invalid);
       // Never initial: a homeserver pushes only what is new.
-      effects.after(result, false);
+      await commitBody(body, options, { initial: false, transaction });
+      metrics.countTransaction('applied', events.length);
       return 'applied';
     });
 }
