@@ -4,7 +4,7 @@ import type { RoomId, UserId } from '../state/ids.js';
 import type { RoomInfo } from '../state/room-info.js';
 import { roomDisplayName } from '../state/room-name.js';
 import { displayNames } from '../state/member-names.js';
-import { powerOf, roleOf, staffOf, type Role } from '../state/power-levels.js';
+import { powerContextOf, powerOf, roleOf, staffOf, type Role } from '../state/power-levels.js';
 import type { Store } from '../store/store.js';
 
 /** One room of `roomkeeper inspect --json`. */
@@ -100,7 +100,7 @@ export async function inspectRoom(store: Store, roomId: RoomId): Promise<RoomDoc
   if (info === undefined) throw notTracked(roomId);
   const { everyone, of, summary } = await roomRecord(store, roomId, info, await store.botUserId());
   const shown = displayNames(everyone);
-  const power = { powerLevels: info.powerLevels, creators: info.creators ?? [], version: info.version };
+  const power = powerContextOf(info);
   const staff = staffOf(power);
   return {
     ...summary,

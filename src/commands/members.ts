@@ -1,6 +1,6 @@
 import type { UserId } from '../state/ids.js';
-import { displayNames } from '../state/member-names.js';
-import { powerOf, roleOf, type Role } from '../state/power-levels.js';
+import { displayNames, nameBesideId } from '../state/member-names.js';
+import { powerContextOf, powerOf, roleOf, type Role } from '../state/power-levels.js';
 import type { Member } from '../state/room-info.js';
 import { refOf } from './parse.js';
 import type { Command } from './command.js';
@@ -33,7 +33,7 @@ export const membersCommand: Command<RoomsDeps> = {
     // Invited members count in a name clash (spec), so names come from every membership.
     const shown = displayNames(everyone);
     const info = room.info;
-    const ctxPower = { powerLevels: info?.powerLevels, creators: info?.creators ?? [], version: info?.version };
+    const ctxPower = powerContextOf(info);
     const members = sortMembers(
       everyone.filter((m) => m.membership === 'join'),
       shown,
@@ -64,8 +64,6 @@ function sortMembers(members: readonly Member[], shown: ReadonlyMap<UserId, stri
 
 function memberItem(userId: UserId, name: string, role: Role): Inline[] {
   const label = role === 'user' ? [] : [` — ${role}`];
-  if (name === userId) return [code(userId), ...label];
-  // A disambiguated name already carries the user id.
-  if (name.endsWith(`(${userId})`)) return [name.slice(0, -(userId.length + 2)).trimEnd(), ' (', code(userId), ')', ...label];
-  return [name, ' (', code(userId), ')', ...label];
+  const shown = nameBesideId(name, userId);
+  return shown === undefined ? [code(userId), ...label] : [shown, ' (', code(userId), ')', ...label];
 }

@@ -1,7 +1,7 @@
 import type { Membership } from '../state/events.js';
 import type { UserId } from '../state/ids.js';
-import { displayNames } from '../state/member-names.js';
-import { staffOf } from '../state/power-levels.js';
+import { displayNames, nameBesideId } from '../state/member-names.js';
+import { powerContextOf, staffOf } from '../state/power-levels.js';
 import { refOf } from './parse.js';
 import type { Command } from './command.js';
 import { bullets, code, countOf, formatWhen, line, reply, strong, type Inline } from './render.js';
@@ -42,10 +42,13 @@ export const roomCommand: Command<RoomsDeps> = {
     const others = OTHER_KINDS.filter(([kind]) => counts[kind] > 0).map(([kind, word]) => `${counts[kind]} ${word}`);
     const shown = displayNames(members);
     const names = (users: readonly UserId[]): string => {
-      const listed = users.slice(0, MAX_STAFF).map((u) => (shown.get(u) === undefined || shown.get(u) === u ? u : `${shown.get(u)!} (${u})`));
+      const listed = users.slice(0, MAX_STAFF).map((u) => {
+        const name = nameBesideId(shown.get(u), u);
+        return name === undefined ? u : `${name} (${u})`;
+      });
       return users.length > MAX_STAFF ? `${listed.join(', ')} and ${users.length - MAX_STAFF} more` : listed.join(', ');
     };
-    const staff = staffOf({ powerLevels: info?.powerLevels, creators: info?.creators ?? [], version: info?.version });
+    const staff = staffOf(powerContextOf(info));
     const known = info?.powerLevels !== undefined || (info?.creators ?? []).length > 0;
     const items: Inline[][] = [
       field('Name', info?.name ?? '(none)'),

@@ -61,3 +61,13 @@ export function displayNames(members: readonly NamedMember[]): Map<UserId, strin
   }
   return shown;
 }
+
+/**
+ * The name to write before a member's user id: the shown name without the id a disambiguated
+ * one already carries, or undefined when the member is shown by the id alone.
+ */
+export function nameBesideId(shown: string | undefined, userId: UserId): string | undefined {
+  if (shown === undefined || shown === userId) return undefined;
+  const suffix = ` (${userId})`;
+  return shown.endsWith(suffix) ? shown.slice(0, -suffix.length) : shown;
+}

@@ -86,6 +86,14 @@ export interface PowerContext {
   version?: string;
 }
 
+/** The power context of a room as stored (its power levels, creators and version). */
+export function powerContextOf(info: { powerLevels?: PowerLevels; creators?: readonly UserId[]; version?: string } | undefined): PowerContext {
+  const ctx: PowerContext = { creators: info?.creators ?? [] };
+  if (info?.powerLevels !== undefined) ctx.powerLevels = info.powerLevels;
+  if (info?.version !== undefined) ctx.version = info.version;
+  return ctx;
+}
+
 /** A user's power level in the room; `Infinity` for a creator from room version 12. */
 export function powerOf(ctx: PowerContext, userId: UserId): number {
   const isCreator = ctx.creators.includes(userId);

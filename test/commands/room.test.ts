@@ -104,6 +104,22 @@ describe('room', () => {
     expect(body).not.toContain('Creators');
   });
 
+  it('names each admin once with their id, also when two share a display name', async () => {
+    const rooms = new FakeRooms([
+      {
+        id: '!ops:hs.test',
+        name: 'Ops',
+        members: ['@rk:hs.test', ['@alice:hs.test', 'Sam'], ['@bob:hs.test', 'Sam'], ['@carl:hs.test', 'Carl']],
+        more: {
+          powerLevels: { users: { '@alice:hs.test': 100, '@bob:hs.test': 100, '@carl:hs.test': 50 }, usersDefault: 0, events: {}, eventsDefault: 0, stateDefault: 50, ban: 50, kick: 50, redact: 50, invite: 0 },
+        },
+      },
+    ]);
+    const body = (await run(['Ops'], rooms)).body;
+    expect(body).toContain('• Admins: Sam (@alice:hs.test), Sam (@bob:hs.test)');
+    expect(body).toContain('• Moderators: Carl (@carl:hs.test)');
+  });
+
   it('says which room replaced an upgraded room, which one it replaced, and its space', async () => {
     const rooms = new FakeRooms([
       {
