@@ -22,7 +22,7 @@ describe('privacy', () => {
     'a name substring of a room only bob is in': 'secret',
   };
 
-  for (const command of ['room', 'members']) {
+  for (const command of ['room', 'members', 'history']) {
     for (const [what, ref] of Object.entries(refs)) {
       it(`answers !${command} with the same not-found as for nonsense when given ${what}`, async () => {
         const leaked = await ask(`!${command} ${ref}`);
