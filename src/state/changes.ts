@@ -214,8 +214,17 @@ function powerDiff(a: PowerLevels | undefined, b: PowerLevels | undefined): Reco
   return Object.keys(out).length > 0 ? out : undefined;
 }
 
+function sameLevels(a: Readonly<Record<string, number>>, b: Readonly<Record<string, number>>): boolean {
+  const keys = Object.keys(a);
+  return keys.length === Object.keys(b).length && keys.every((k) => a[k] === b[k]);
+}
+
+const POWER_SCALARS = ['usersDefault', 'eventsDefault', 'stateDefault', 'ban', 'kick', 'redact', 'invite'] as const;
+
+/** The same levels, whatever order the server sent the `users` and `events` keys in. */
 function samePowerLevels(a: PowerLevels | undefined, b: PowerLevels | undefined): boolean {
-  return a === b || JSON.stringify(a) === JSON.stringify(b);
+  if (a === undefined || b === undefined) return a === b;
+  return POWER_SCALARS.every((k) => a[k] === b[k]) && sameLevels(a.users, b.users) && sameLevels(a.events, b.events);
 }
 
 /** The room change of one field between two RoomInfos, or undefined when the field is the same. */

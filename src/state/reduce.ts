@@ -235,6 +235,16 @@ function toPredecessor(p: { roomId: string; eventId?: string }): RoomInfo['prede
   return p.eventId === undefined ? { roomId } : { roomId, eventId: p.eventId as EventId };
 }
 
+/** Whether a response's room summary says anything the stored RoomInfo does not hold already. */
+function summaryMoves(info: RoomInfo, s: RoomSummary): boolean {
+  const heroes = s.heroes;
+  return (
+    (heroes !== undefined && (heroes.length !== (info.heroes?.length ?? -1) || heroes.some((u, i) => u !== info.heroes?.[i]))) ||
+    (s.joinedCount !== undefined && s.joinedCount !== info.joinedCount) ||
+    (s.invitedCount !== undefined && s.invitedCount !== info.invitedCount)
+  );
+}
+
 /**
  * Plans the store operations for one room of one response.
  *
@@ -394,7 +404,7 @@ export function planRoom(roomId: RoomId, entries: readonly RoomEntry[], view: Ro
     if (view.info !== undefined) changes.push(...roomChanges(view.info, info, base));
   }
 
-  if (info !== undefined && view.summary !== undefined) {
+  if (info !== undefined && view.summary !== undefined && summaryMoves(info, view.summary)) {
     const s = view.summary;
     const next = { ...info };
     if (s.heroes !== undefined) next.heroes = s.heroes;

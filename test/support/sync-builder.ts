@@ -8,6 +8,8 @@ export interface RoomBlocks {
   state?: RawEvent[];
   timeline?: RawEvent[];
   limited?: boolean;
+  /** The room's `summary` (heroes and member counts), sent as given. */
+  summary?: Record<string, unknown>;
 }
 
 export class SyncBuilder {
@@ -61,7 +63,11 @@ export class SyncBuilder {
       Object.fromEntries(
         Object.entries(rooms).map(([roomId, b]) => [
           roomId,
-          { state: { events: b.state ?? [] }, timeline: { events: b.timeline ?? [], limited: b.limited ?? false } },
+          {
+            state: { events: b.state ?? [] },
+            timeline: { events: b.timeline ?? [], limited: b.limited ?? false },
+            ...(b.summary === undefined ? {} : { summary: b.summary }),
+          },
         ]),
       );
     return { next_batch: nextBatch ?? `s${this.#n}`, rooms: { join: section(join), leave: section(leave) } };

@@ -106,6 +106,28 @@ describe('change log', () => {
     expect((await all()).at(-1)).toMatchObject({ kind: 'banned', from: 'join', to: 'ban', userId: ALICE, sender: BOT });
   });
 
+  it('logs no power-levels change for the same levels sent with their keys in another order', async () => {
+    const { pipeline, all, s } = await setup();
+    await pipeline.process(s.response({ [R]: { timeline: [s.member(BOT, 'join'), s.member(ALICE, 'join')] } }));
+    await pipeline.process(s.response({ [R]: { timeline: [raw(s, 'm.room.power_levels', ALICE, { users: { [ALICE]: 100, [BOT]: 50 }, ban: 50, kick: 50 }, '')] } }));
+    const before = (await all()).length;
+    await pipeline.process(s.response({ [R]: { timeline: [raw(s, 'm.room.power_levels', ALICE, { kick: 50, ban: 50, users: { [BOT]: 50, [ALICE]: 100 } }, '')] } }));
+    expect((await all()).slice(before)).toEqual([]);
+    await pipeline.process(s.response({ [R]: { timeline: [raw(s, 'm.room.power_levels', ALICE, { kick: 50, ban: 50, users: { [BOT]: 50, [ALICE]: 100, '@bob:x': 10 } }, '')] } }));
+    expect((await all()).slice(before).map(brief)).toEqual(['room power-levels -→- (event)']);
+  });
+
+  it('does not rewrite a room whose summary says what the store holds already', async () => {
+    const { pipeline, store, s } = await setup();
+    const summary = { 'm.heroes': [ALICE], 'm.joined_member_count': 2, 'm.invited_member_count': 0 };
+    await pipeline.process(s.response({ [R]: { summary, timeline: [s.member(BOT, 'join'), s.member(ALICE, 'join')] } }));
+    const written = (await store.rooms.info(R as RoomId))!.updatedAt;
+    await pipeline.process(s.response({ [R]: { summary, timeline: [s.message(ALICE, 'hi')] } }));
+    expect((await store.rooms.info(R as RoomId))!.updatedAt).toBe(written);
+    await pipeline.process(s.response({ [R]: { summary: { ...summary, 'm.joined_member_count': 3 }, timeline: [s.message(ALICE, 'hi')] } }));
+    expect((await store.rooms.info(R as RoomId))).toMatchObject({ joinedCount: 3 });
+  });
+
   it('logs profile and room changes, and what a redaction of current state takes away', async () => {
     const { pipeline, all, s } = await setup();
     await pipeline.process(s.response({ [R]: { timeline: [s.member(BOT, 'join'), s.member(ALICE, 'join')] } }));
