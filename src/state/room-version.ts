@@ -20,11 +20,6 @@ export function versionRules(version: string | undefined): number {
   return UNSTABLE[version] ?? 1;
 }
 
-/** From version 11, a redaction names its target in `content.redacts` rather than at top level. */
-export function redactsInContent(version: string | undefined): boolean {
-  return versionRules(version) >= 11;
-}
-
 /**
  * From version 12, the creators (the create event's sender and `additional_creators`) hold
  * unlimited power and cannot be listed in `m.room.power_levels` (MSC4289).

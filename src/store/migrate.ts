@@ -1,6 +1,7 @@
-import { encodeMember, roomInfoSchema } from '../state/room-info.js';
-import { RoomkeeperError } from '../errors.js';
+import type { RoomId } from '../state/ids.js';
+import { encodeMember } from '../state/room-info.js';
 import { writeBatch } from './commit.js';
+import { decodeInfo } from './rooms.js';
 import type { Db, Namespaces, Prefixes } from './level.js';
 import { META_KEYS } from './meta-keys.js';
 
@@ -34,9 +35,7 @@ export async function migrate1to2(db: Db, ns: Namespaces, prefix: Prefixes, opti
     const rooms = await ns.rooms.iterator().all();
     await writeBatch(db, (batch) => {
       for (const [roomId, raw] of rooms) {
-        const parsed = roomInfoSchema.safeParse(safeJson(raw));
-        if (!parsed.success) throw new RoomkeeperError('STORE_CORRUPT', `RoomInfo of ${roomId} is unreadable; cannot upgrade the data directory`);
-        batch.put(prefix.rooms + roomId, JSON.stringify({ ...parsed.data, needsRefresh: true }));
+        batch.put(prefix.rooms + roomId, JSON.stringify({ ...decodeInfo(roomId as RoomId, raw), needsRefresh: true }));
       }
       batch.put(prefix.meta + META_KEYS.migration, 'members:');
       return Promise.resolve(() => undefined);
@@ -65,13 +64,4 @@ export async function migrate1to2(db: Db, ns: Namespaces, prefix: Prefixes, opti
     batch.del(prefix.meta + META_KEYS.migration);
     return Promise.resolve(() => undefined);
   });
-}
-
-function safeJson(raw: string): unknown {
-  try {
-    return JSON.parse(raw);
-  } catch {
-    // Reported by the schema check that follows, with the room it belongs to.
-    return undefined;
-  }
 }

@@ -204,7 +204,8 @@ function decodeStored(roomId: RoomId, key: string, value: string): MemberState {
   return state;
 }
 
-function decodeInfo(roomId: RoomId, raw: string): RoomInfo {
+/** A stored RoomInfo, checked; STORE_CORRUPT with the room's id when it is not one. */
+export function decodeInfo(roomId: RoomId, raw: string): RoomInfo {
   let json: unknown;
   try {
     json = JSON.parse(raw);
