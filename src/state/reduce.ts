@@ -72,6 +72,11 @@ export interface RoomView {
   now: number;
   /** Rebuild the room from these events whatever the guard says (reconciliation from /state). */
   forceSnapshot?: boolean;
+  /**
+   * The bot is not in the room (it is only in `leave` and the store never tracked it): its
+   * events are fresh, but they change nothing — no room of members without the bot.
+   */
+  markOnly?: boolean;
 }
 
 export interface RoomPlan {
@@ -257,6 +262,10 @@ export function planRoom(roomId: RoomId, entries: readonly RoomEntry[], view: Ro
   const bot = view.botUserId;
   const snapshot = view.forceSnapshot === true || needsSnapshot(entries, view);
   if (!snapshot && isRedelivery(entries)) return { ops: [], fresh: [], snapshot: false, stateResets: 0, changes: [] };
+  if (view.markOnly === true) {
+    const fresh = entries.filter((en) => !en.seen && en.role !== 'state').map((en) => en.event);
+    return { ops: [], fresh, snapshot, stateResets: 0, changes: [] };
+  }
   const ops: StoreOp[] = [];
   // Derived from what moves in the record (stored before → written), not from the events alone:
   // what moves nothing logs nothing, so a response read again adds no change.

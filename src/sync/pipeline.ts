@@ -203,14 +203,10 @@ export class Pipeline {
       const counted = p.eventIds.filter((_, j) => p.roles[j] !== 'state');
       const roomMarks = p.eventIds.filter((_, j) => answers[j] !== true && p.roles[j] !== 'state');
       const members = membersOf[i];
-      const plan = planRoom(p.roomId, entries, { botUserId: this.#bot, info: infos[i], members, summary: p.summary, now });
-      // A room only in `leave` that the store never tracked is one the bot is not in: its
-      // events are marked, but they must not make a room of members without the bot.
-      if (p.section === 'leave' && p.leaveCount === undefined && infos[i] === undefined) {
-        plan.ops.length = 0;
-        plan.changes.length = 0;
-      }
-      else if (p.uncertain) markUncertain(p.roomId, plan.ops, infos[i], now);
+      // A room only in `leave` that the store never tracked is one the bot is not in.
+      const markOnly = p.section === 'leave' && p.leaveCount === undefined && infos[i] === undefined;
+      const plan = planRoom(p.roomId, entries, { botUserId: this.#bot, info: infos[i], members, summary: p.summary, now, markOnly });
+      if (!markOnly && p.uncertain) markUncertain(p.roomId, plan.ops, infos[i], now);
       result.stateResets += plan.stateResets;
       if (plan.snapshot) result.snapshots.push(p.roomId);
       const leaveEvents = p.leaveCount === undefined ? undefined : new Set(p.events.slice(0, p.leaveCount));
