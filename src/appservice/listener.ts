@@ -1,7 +1,7 @@
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
-import { listenForUrl } from '../http/server.js';
+import { listenForUrl, send } from '../http/server.js';
 import type { Logger } from '../log.js';
-import { SEP } from '../store/keys.js';
+import { isKeySafe } from '../state/ids.js';
 import { isHsToken, tokenOf } from './token.js';
 import { eventsOfTransaction } from './transaction.js';
 
@@ -67,13 +67,9 @@ function routeOf(path: string): Route | { kind: 'bad-id' } {
   return { kind: 'unknown' };
 }
 
-/** A high surrogate not followed by a low one, or a low one not after a high one: not UTF-8 storable. */
-const LONE_SURROGATE = /[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/;
-
-/** A txnId that can be part of a store key: 1–255 characters, no control characters, no key separator. */
+/** A txnId that can be part of a store key: 1–255 characters, each one a key may hold. */
 function isUsableTxnId(txnId: string): boolean {
-  // eslint-disable-next-line no-control-regex
-  return txnId.length > 0 && txnId.length <= 255 && !txnId.includes(SEP) && !/[\u0000-\u001f\u007f]/.test(txnId) && !LONE_SURROGATE.test(txnId);
+  return txnId.length > 0 && txnId.length <= 255 && isKeySafe(txnId);
 }
 
 /**
@@ -121,35 +117,35 @@ export async function startAppserviceListener(options: AppserviceListenerOptions
     const token = tokenOf(req, url);
     if (token === undefined) {
       options.onRejected?.('unauthorized');
-      refuse(req, res, 401, 'M_UNAUTHORIZED', 'missing hs_token');
+      refuse(res, 401, 'M_UNAUTHORIZED', 'missing hs_token');
       return;
     }
     if (!isHsToken(token, options.hsToken)) {
       options.onRejected?.('forbidden');
       log.warn({ path: url.pathname }, 'appservice request with a wrong hs_token refused');
-      refuse(req, res, 403, 'M_FORBIDDEN', 'bad hs_token');
+      refuse(res, 403, 'M_FORBIDDEN', 'bad hs_token');
       return;
     }
     switch (route.kind) {
       case 'bad-id':
-        refuse(req, res, 400, 'M_INVALID_PARAM', 'unusable transaction id');
+        refuse(res, 400, 'M_INVALID_PARAM', 'unusable transaction id');
         return;
       case 'unknown':
-        refuse(req, res, 404, 'M_UNRECOGNIZED', 'unrecognized request');
+        refuse(res, 404, 'M_UNRECOGNIZED', 'unrecognized request');
         return;
       case 'user':
       case 'alias':
-        if (req.method !== 'GET') return refuse(req, res, 405, 'M_UNRECOGNIZED', 'method not allowed');
+        if (req.method !== 'GET') return refuse(res, 405, 'M_UNRECOGNIZED', 'method not allowed');
         // Spec: the homeserver asks whether the appservice owns a user or alias; roomkeeper owns neither.
-        refuse(req, res, 404, 'M_NOT_FOUND', route.kind === 'user' ? 'no such user' : 'no such alias');
+        refuse(res, 404, 'M_NOT_FOUND', route.kind === 'user' ? 'no such user' : 'no such alias');
         return;
       case 'ping':
-        if (req.method !== 'POST') return refuse(req, res, 405, 'M_UNRECOGNIZED', 'method not allowed');
+        if (req.method !== 'POST') return refuse(res, 405, 'M_UNRECOGNIZED', 'method not allowed');
         await readBody(req, maxBody);
         sendJson(res, 200, {});
         return;
       case 'transaction':
-        if (req.method !== 'PUT') return refuse(req, res, 405, 'M_UNRECOGNIZED', 'method not allowed');
+        if (req.method !== 'PUT') return refuse(res, 405, 'M_UNRECOGNIZED', 'method not allowed');
         await transaction(req, res, route.txnId);
     }
   }
@@ -158,7 +154,7 @@ export async function startAppserviceListener(options: AppserviceListenerOptions
     const text = await readBody(req, maxBody);
     if (text === undefined) {
       options.onRejected?.('bad-body');
-      refuse(req, res, 413, 'M_TOO_LARGE', 'transaction too large');
+      refuse(res, 413, 'M_TOO_LARGE', 'transaction too large');
       return;
     }
     let body: unknown;
@@ -190,17 +186,13 @@ export async function startAppserviceListener(options: AppserviceListenerOptions
 }
 
 /** Answers an error without reading the body; the connection then closes, with whatever was unread. */
-function refuse(_req: IncomingMessage, res: ServerResponse, status: number, errcode: string, error: string): void {
+function refuse(res: ServerResponse, status: number, errcode: string, error: string): void {
   res.setHeader('Connection', 'close');
   sendJson(res, status, { errcode, error });
 }
 
 function sendJson(res: ServerResponse, status: number, body: unknown): void {
-  const text = JSON.stringify(body);
-  res.statusCode = status;
-  res.setHeader('Content-Type', 'application/json');
-  res.setHeader('Content-Length', Buffer.byteLength(text));
-  res.end(text);
+  send(res, status, 'application/json', JSON.stringify(body));
 }
 
 /** The body as text, or undefined once it is longer than `max` bytes (the rest is not read). */

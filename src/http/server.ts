@@ -109,7 +109,8 @@ export async function startHttpServer(options: HttpServerOptions): Promise<HttpS
   }
 }
 
-function send(res: ServerResponse, status: number, contentType: string, body: string): void {
+/** Answers with a whole body, never cached. */
+export function send(res: ServerResponse, status: number, contentType: string, body: string): void {
   res.statusCode = status;
   res.setHeader('Content-Type', contentType);
   res.setHeader('Cache-Control', 'no-store');

@@ -21,6 +21,11 @@ const forbidden = /[\u0000-\u001f\u007f\u00ff]/;
 /** A high surrogate not followed by a low one, or a low one not after a high one. */
 const loneSurrogate = /[\ud800-\udbff](?![\udc00-\udfff])|(?<![\ud800-\udbff])[\udc00-\udfff]/;
 
+/** Whether a string can be part of a store key: no control character, no key separator, no lone surrogate. */
+export function isKeySafe(s: string): boolean {
+  return !forbidden.test(s) && !loneSurrogate.test(s);
+}
+
 function matrixId(sigil: string, what: string) {
   return z
     .string()
