@@ -3,7 +3,7 @@ import { Command, CommanderError, Option } from 'commander';
 import { doctor, formatChecks } from './cli/doctor.js';
 import { inspectCommand, type InspectFlags } from './cli/inspect-command.js';
 import { drained, type Io } from './cli/io.js';
-import { pruneCommand } from './cli/prune-command.js';
+import { DEFAULT_CHANGES_AGE, pruneCommand } from './cli/prune-command.js';
 import { registrationCommand, type RegistrationFlags } from './cli/registration.js';
 import { maxLineLength, replayCommand, type ReplayFlags } from './cli/replay-command.js';
 import { DEFAULT_MAX_LINE_BYTES } from './cli/replay.js';
@@ -123,9 +123,9 @@ function program(io: Io, exit: { code: number; usage?: Command }): Command {
     .description('forget processed events older than AGE, and changes of the change log older than --changes-older-than')
     .requiredOption('-d, --data-dir <dir>', 'the data directory')
     .requiredOption('--older-than <age>', 'a duration like 30d, 12h or 90m (at least 1h)')
-    .option('--changes-older-than <age>', 'also forget changes of the change log older than this', '90d')
+    .option('--changes-older-than <age>', 'also forget changes of the change log older than this', DEFAULT_CHANGES_AGE)
     .option('--force', 'allow an age under 1h')
-    .action(async (flags: { dataDir: string; olderThan: string; changesOlderThan?: string; force?: boolean }) => {
+    .action(async (flags: { dataDir: string; olderThan: string; changesOlderThan: string; force?: boolean }) => {
       exit.code = await pruneCommand(flags, io);
     });
 

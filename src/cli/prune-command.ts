@@ -10,11 +10,11 @@ export const DEFAULT_CHANGES_AGE = '90d';
  * `roomkeeper prune --older-than AGE [--changes-older-than AGE]`: forgets processed events older
  * than AGE (at least 1 h unless forced), and changes of the change log older than the second AGE.
  */
-export async function pruneCommand(flags: { dataDir: string; olderThan: string; changesOlderThan?: string; force?: boolean }, io: Io): Promise<number> {
+export async function pruneCommand(flags: { dataDir: string; olderThan: string; changesOlderThan: string; force?: boolean }, io: Io): Promise<number> {
   const age = flags.olderThan;
   const ms = parseDuration(age);
   if (ms === undefined) throw new RoomkeeperError('USAGE', `--older-than: "${age}" is not a duration like 30d, 12h, 90m or 45s`);
-  const changesAge = flags.changesOlderThan ?? DEFAULT_CHANGES_AGE;
+  const changesAge = flags.changesOlderThan;
   const changesMs = parseDuration(changesAge);
   if (changesMs === undefined || changesMs === 0) {
     throw new RoomkeeperError('USAGE', `--changes-older-than: "${changesAge}" is not a duration like 90d, 30d or 12h`);
