@@ -1,6 +1,6 @@
 import type { Change, ChangeDraft } from '../state/changes.js';
 import type { RoomId, UserId } from '../state/ids.js';
-import { encodeMember } from '../state/room-info.js';
+import { encodeMember, isJoinedValue } from '../state/room-info.js';
 import { guardKey, prefixRange, roomUserKey, suffixOf, timeKey, txnKey, userRoomKey } from './keys.js';
 import type { Db, Namespaces, Prefixes, RootBatch } from './level.js';
 import { META_KEYS } from './meta-keys.js';
@@ -73,29 +73,35 @@ export async function fillCommit(plan: CommitPlan, batch: RootBatch, ctx: Commit
     put(p.meta + META_KEYS.guardCount, String(ctx.guardCount + listed.length));
   }
   // Members put earlier in this same batch, which a purge must also delete: its range read
-  // sees only what is already on disk.
-  const added = new Map<RoomId, Set<UserId>>();
+  // sees only what is already on disk. True for a join, whose room is in the user's list.
+  const added = new Map<RoomId, Map<UserId, boolean>>();
   for (const op of plan.ops) {
     switch (op.op) {
       case 'put-member': {
         // Every membership is kept per room; only a join lists the room among the user's rooms.
+        const joined = op.member.membership === 'join';
         put(p.roomUsers + roomUserKey(op.roomId, op.userId), encodeMember(op.member));
-        if (op.member.membership === 'join') put(p.userRooms + userRoomKey(op.userId, op.roomId), '');
+        if (joined) put(p.userRooms + userRoomKey(op.userId, op.roomId), '');
         else del(p.userRooms + userRoomKey(op.userId, op.roomId));
-        let set = added.get(op.roomId);
-        if (set === undefined) added.set(op.roomId, (set = new Set()));
-        set.add(op.userId);
+        let members = added.get(op.roomId);
+        if (members === undefined) added.set(op.roomId, (members = new Map<UserId, boolean>()));
+        members.set(op.userId, joined);
         break;
       }
       case 'put-info':
         put(p.rooms + op.info.roomId, JSON.stringify(op.info));
         break;
       case 'purge-room': {
-        const users = new Set<string>(added.get(op.roomId));
-        for (const key of await ctx.ns.roomUsers.keys(prefixRange(op.roomId)).all()) users.add(suffixOf(key));
-        for (const userId of users) {
+        // Every membership goes; only joined members have a `user-rooms` entry to delete.
+        const members = new Map<string, boolean>(added.get(op.roomId));
+        for (const [key, value] of await ctx.ns.roomUsers.iterator(prefixRange(op.roomId)).all()) {
+          const userId = suffixOf(key);
+          // A value that is not a membership record at all may have been a join: delete to be sure.
+          members.set(userId, (members.get(userId) ?? false) || isJoinedValue(value) || !value.startsWith('["'));
+        }
+        for (const [userId, joined] of members) {
           del(p.roomUsers + roomUserKey(op.roomId, userId as UserId));
-          del(p.userRooms + userRoomKey(userId as UserId, op.roomId));
+          if (joined) del(p.userRooms + userRoomKey(userId as UserId, op.roomId));
         }
         del(p.rooms + op.roomId);
         added.delete(op.roomId);
