@@ -1,6 +1,6 @@
-import { spawn, type ChildProcess } from 'node:child_process';
-import { fileURLToPath } from 'node:url';
+import type { ChildProcess } from 'node:child_process';
 import { afterEach, describe, expect, it } from 'vitest';
+import { exited, spawnBotProcess } from '../support/bot-process.js';
 import { TempDirs } from '../support/temp-dir.js';
 import { eventually, registerUser, registerUsers, type Json, type User } from './support/matrix.js';
 import { homeserver } from './support/matrix.js';
@@ -10,16 +10,13 @@ import { homeserver } from './support/matrix.js';
  * real Synapse: it joins when invited, rolls in a room, rolls from a DM into a shared room found
  * by name among the sender's rooms only, and greets a member who joins (from the change log).
  */
-const root = fileURLToPath(new URL('../..', import.meta.url));
 const dirs = new TempDirs();
 const children: ChildProcess[] = [];
 
 afterEach(async () => {
   for (const c of children.splice(0)) {
-    if (c.exitCode === null && c.signalCode === null) {
-      c.kill('SIGTERM');
-      await new Promise((r) => c.once('exit', r));
-    }
+    c.kill('SIGTERM');
+    await exited(c);
   }
   await dirs.cleanup();
 });
@@ -39,11 +36,7 @@ describe('examples/dice-bot against a real Synapse', () => {
   it('rolls in a room, rolls from a DM into a shared room, and greets a member who joins', async () => {
     const dice: User = await registerUser('dice');
     const { alice, bob, mallory } = await registerUsers('alice', 'bob', 'mallory');
-    const child = spawn(process.execPath, ['--import', 'tsx', 'examples/dice-bot/main.ts'], {
-      cwd: root,
-      env: { ...process.env, HOMESERVER_URL: homeserver().url, ACCESS_TOKEN: dice.token, DATA_DIR: await dirs.make(), SYNC_TIMEOUT_MS: '1000' },
-      stdio: ['ignore', 'ignore', 'inherit'],
-    });
+    const child = spawnBotProcess('examples/dice-bot/main.ts', { url: homeserver().url, botToken: dice.token }, await dirs.make(), { SYNC_TIMEOUT_MS: '1000' });
     children.push(child);
 
     const game = await alice.createRoom({ name: 'Game night', preset: 'public_chat', invite: [dice.userId] });

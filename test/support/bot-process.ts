@@ -1,15 +1,14 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
-import type { FakeHomeserver } from './fake-homeserver.js';
 
 const root = fileURLToPath(new URL('../..', import.meta.url));
 
 /**
- * `node --import tsx SCRIPT` as a bot process against the fake homeserver: HOMESERVER_URL,
- * ACCESS_TOKEN (the bot's) and DATA_DIR in its environment, plus `env`. An unexpected exit is
+ * `node --import tsx SCRIPT` as a bot process against a homeserver (the fake, or Synapse in the
+ * e2e suite): HOMESERVER_URL, ACCESS_TOKEN (the bot's) and DATA_DIR in its environment, plus `env`. An unexpected exit is
  * reported on the test's stderr with what the process wrote there.
  */
-export function spawnBotProcess(script: string, hs: FakeHomeserver, dataDir: string, env: Record<string, string> = {}): ChildProcess {
+export function spawnBotProcess(script: string, hs: { url: string; botToken: string }, dataDir: string, env: Record<string, string> = {}): ChildProcess {
   const child = spawn(process.execPath, ['--import', 'tsx', script], {
     cwd: root,
     env: { ...process.env, HOMESERVER_URL: hs.url, ACCESS_TOKEN: hs.botToken, DATA_DIR: dataDir, ...env },
