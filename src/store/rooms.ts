@@ -6,6 +6,7 @@ import { roomDisplayName } from '../state/room-name.js';
 import { afterPrefix, headOf, prefixRange, roomUserKey, suffixOf, userRoomKey } from './keys.js';
 import type { Namespaces } from './level.js';
 import type { RoomsReader } from './rooms-reader.js';
+import type { MemberRead } from './sync-store.js';
 
 /**
  * For ranges read whole: classic-level hands entries over in batches of at most 16 KB by
@@ -67,6 +68,27 @@ export class Rooms implements RoomsReader {
     const values = await this.#ns.roomUsers.getMany(keys);
     for (const [i, v] of values.entries()) if (v !== undefined) out.set(userIds[i]!, decodeStored(roomId, keys[i]!, v));
     return out;
+  }
+
+  /** `memberStates` of many rooms, in order: every named user of every room in one `getMany`. */
+  async memberStatesOf(requests: readonly MemberRead[]): Promise<Map<UserId, MemberState>[]> {
+    const keys: string[] = [];
+    for (const r of requests) if (r.users !== 'all') for (const u of r.users) keys.push(roomUserKey(r.roomId, u));
+    const [values, wholes] = await Promise.all([
+      keys.length === 0 ? [] : this.#ns.roomUsers.getMany(keys),
+      Promise.all(requests.map((r) => (r.users === 'all' ? this.memberStates(r.roomId, 'all') : Promise.resolve(undefined)))),
+    ]);
+    let k = 0;
+    return requests.map((r, i) => {
+      if (r.users === 'all') return wholes[i]!;
+      const out = new Map<UserId, MemberState>();
+      for (const u of r.users) {
+        const v = values[k];
+        if (v !== undefined) out.set(u, decodeStored(r.roomId, keys[k]!, v));
+        k++;
+      }
+      return out;
+    });
   }
 
   /**

@@ -64,6 +64,14 @@ export interface RoomInfoReader {
    * if it held nothing for them: right, at the cost of rewriting them.
    */
   memberStates?(roomId: RoomId, userIds: readonly UserId[] | 'all'): Promise<Map<UserId, MemberState>>;
+  /** `memberStates` of many rooms at once, in order: the named users of all of them in one read. */
+  memberStatesOf?(requests: readonly MemberRead[]): Promise<Map<UserId, MemberState>[]>;
+}
+
+/** Which stored members of a room to read: some users, or all. */
+export interface MemberRead {
+  roomId: RoomId;
+  users: readonly UserId[] | 'all';
 }
 
 /**

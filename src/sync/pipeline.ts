@@ -6,7 +6,7 @@ import { memberReads, planRoom, type RoomEntry, type RoomSummary, type StoreOp }
 import type { MemberState, RoomInfo } from '../state/room-info.js';
 import { directContentIn, invitesOf, roomBlocksOf, sectionsOf, type BodyIssue, type Invite } from '../state/sync-body.js';
 import { META_KEYS } from '../store/meta-keys.js';
-import type { CommitPlan, MetaWrite, RoomEvents, SyncStore, TransactionRef } from '../store/sync-store.js';
+import type { CommitPlan, MemberRead, MetaWrite, RoomEvents, SyncStore, TransactionRef } from '../store/sync-store.js';
 
 /** An event processed for the first time, handed to effects after its commit. */
 export interface FreshEvent {
@@ -195,7 +195,7 @@ export class Pipeline {
     const entriesOf = pending.map((p, i) => p.events.map((event, j): RoomEntry => ({ event, seen: seen[i]![j] === true, timeline: p.inTimeline[j], role: p.roles[j] })));
     // The stored members each room's plan compares with, read side by side: each room is one
     // pending entry, so no commit of this response can change what another room's read sees.
-    const membersOf = await Promise.all(pending.map((p, i) => this.#memberStates(p.roomId, entriesOf[i]!, infos[i])));
+    const membersOf = await this.#memberStates(pending, entriesOf, infos);
     for (const [i, p] of pending.entries()) {
       const answers = seen[i]!;
       const entries = entriesOf[i]!;
@@ -276,11 +276,27 @@ export class Pipeline {
   }
 
   /** The stored members the plan of a tracked room compares its seen member events and redactions with. */
-  async #memberStates(roomId: RoomId, entries: readonly RoomEntry[], info: RoomInfo | undefined): Promise<Map<UserId, MemberState> | undefined> {
-    if (info === undefined) return undefined;
-    const reads = memberReads(entries, { botUserId: this.#bot, info });
-    if (!reads.all && reads.users.length === 0) return undefined;
-    return this.#store.rooms.memberStates?.(roomId, reads.all ? 'all' : reads.users);
+  /** The stored members each tracked room's plan compares its events with (see memberReads), in one read. */
+  async #memberStates(
+    pending: readonly PendingRoom[],
+    entriesOf: readonly (readonly RoomEntry[])[],
+    infos: readonly (RoomInfo | undefined)[],
+  ): Promise<(Map<UserId, MemberState> | undefined)[]> {
+    const rooms = this.#store.rooms;
+    const requests: MemberRead[] = [];
+    const at: (number | undefined)[] = pending.map((p, i) => {
+      const info = infos[i];
+      if (info === undefined) return undefined;
+      const reads = memberReads(entriesOf[i]!, { botUserId: this.#bot, info });
+      if (!reads.all && reads.users.length === 0) return undefined;
+      return requests.push({ roomId: p.roomId, users: reads.all ? 'all' : reads.users }) - 1;
+    });
+    if (requests.length === 0) return at.map(() => undefined);
+    const read =
+      rooms.memberStatesOf !== undefined
+        ? await rooms.memberStatesOf(requests)
+        : await Promise.all(requests.map((r) => rooms.memberStates?.(r.roomId, r.users) ?? Promise.resolve(undefined)));
+    return at.map((j) => (j === undefined ? undefined : read[j]));
   }
 
   #count(r: ProcessResult): void {
