@@ -229,6 +229,13 @@ export async function startDaemon(options: DaemonOptions): Promise<Daemon> {
       await within(effects.drain(), DRAIN_GRACE_MS);
     });
 
+    const reconcileOnStart = config.reconcile.onStart ? () => reconcileNow() : undefined;
+    // Invites a previous run did not get to answer, handed to effects as a response of their own
+    // (initial: nothing in it is a command).
+    const answerUnanswered = () => {
+      if (unanswered.length > 0) effects.after({ ...emptyResult(), invites: unanswered }, true);
+    };
+    let appserviceUrl: string | undefined;
     if (config.appservice !== undefined) {
       // Appservice mode: no /sync loop; the homeserver pushes transactions to the listener.
       const listener = await startAppserviceMode({
@@ -243,51 +250,41 @@ export async function startDaemon(options: DaemonOptions): Promise<Daemon> {
         readiness,
         botUserId,
         roomState: (roomId) => client.getRoomState(roomId),
-        reconcileOnStart: config.reconcile.onStart ? () => reconcileNow() : undefined,
+        reconcileOnStart,
         log,
         now,
       });
       // Before the effects drain (pushed above, so run after this): no transaction starts once it does.
       teardown.push(() => listener.close());
-      if (unanswered.length > 0) {
-        effects.after({ ...emptyResult(), invites: unanswered }, true);
-      }
+      answerUnanswered();
+      appserviceUrl = listener.url;
       log.info({ url: listener.url }, 'receiving appservice transactions');
-      pruning.start();
-      teardown.push(() => pruning.stop());
-      let stopping: Promise<void> | undefined;
-      return { botUserId, httpUrl: http?.url, appserviceUrl: listener.url, fatal, answered: () => effects.answered(), stop: () => (stopping ??= teardown.run()) };
+    } else {
+      // The first sync returns at once, whether or not there is news, so that start-up
+      // reconciliation (which waits for it) is not held up by a quiet long-poll.
+      const longPollMs = client.syncingTimeout;
+      client.syncingTimeout = 0;
+      client.setSyncSink(
+        createSyncSink({
+          pipeline,
+          exclusive,
+          pending,
+          invites,
+          effects,
+          metrics,
+          // The first sync of a data dir that has never synced carries history, not new commands.
+          synced: (await store.syncToken()) !== undefined,
+          reconcileOnStart,
+          onFirstResponse: () => void (client.syncingTimeout = longPollMs),
+          log,
+        }),
+      );
+      answerUnanswered();
+      await client.start();
+      signal?.throwIfAborted();
+      readiness.starting = undefined;
+      log.info('syncing');
     }
-
-    // The first sync returns at once, whether or not there is news, so that start-up
-    // reconciliation (which waits for it) is not held up by a quiet long-poll.
-    const longPollMs = client.syncingTimeout;
-    client.syncingTimeout = 0;
-    client.setSyncSink(
-      createSyncSink({
-        pipeline,
-        exclusive,
-        pending,
-        invites,
-        effects,
-        metrics,
-        // The first sync of a data dir that has never synced carries history, not new commands.
-        synced: (await store.syncToken()) !== undefined,
-        reconcileOnStart: config.reconcile.onStart ? () => reconcileNow() : undefined,
-        onFirstResponse: () => void (client.syncingTimeout = longPollMs),
-        log,
-      }),
-    );
-    // Invites a previous run did not get to answer, handed to effects as a response of their own
-    // (initial: nothing in it is a command).
-    if (unanswered.length > 0) {
-      effects.after({ ...emptyResult(), invites: unanswered }, true);
-    }
-
-    await client.start();
-    signal?.throwIfAborted();
-    readiness.starting = undefined;
-    log.info('syncing');
 
     pruning.start();
     teardown.push(() => pruning.stop());
@@ -296,6 +293,7 @@ export async function startDaemon(options: DaemonOptions): Promise<Daemon> {
     return {
       botUserId,
       httpUrl: http?.url,
+      ...(appserviceUrl === undefined ? {} : { appserviceUrl }),
       fatal,
       answered: () => effects.answered(),
       stop: () => (stopping ??= teardown.run()),
