@@ -40,9 +40,7 @@ export async function startAppserviceMode(options: AppserviceModeOptions): Promi
     onRejected: () => options.metrics.countTransaction('rejected'),
     onTransaction: createTransactionSink({ ...options, registrationId: appservice.id, log: log.child({ mod: 'appservice' }) }),
   });
-  const upAt = options.now();
-  readiness.maxSyncAgeMs = Infinity;
-  readiness.lastSyncAt = () => options.pipeline.totals.lastCommitAt ?? upAt;
+  readiness.maxSyncAgeMs = undefined;
   readiness.starting = undefined;
   if (options.reconcileOnStart !== undefined) {
     const reconcile = options.reconcileOnStart;

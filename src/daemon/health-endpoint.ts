@@ -12,9 +12,9 @@ export class Readiness {
   lastSyncAt: () => number | undefined = () => undefined;
   /**
    * Longest acceptable time since the last commit. An idle /sync long-poll commits every 30 s;
-   * an appservice is sent nothing while nothing happens, so there it is unbounded.
+   * an appservice is sent nothing while nothing happens: undefined, no commit is owed.
    */
-  maxSyncAgeMs = DEFAULT_MAX_SYNC_AGE_MS;
+  maxSyncAgeMs: number | undefined = DEFAULT_MAX_SYNC_AGE_MS;
   readonly #now: () => number;
 
   constructor(now: () => number) {
